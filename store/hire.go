@@ -57,6 +57,9 @@ type Hire struct {
 	// Raw is the payload exactly as Comeet sent it (the latest delivery).
 	// List leaves it empty; Get fills it.
 	Raw []byte `json:"-"`
+	// TestNonce is set when the payload is Hirebell's own self-test
+	// (field "hirebell_test"); such a payload is never stored as a hire.
+	TestNonce string `json:"-"`
 }
 
 // Name is the person's name as people write it: first (middle) last.
@@ -126,6 +129,7 @@ type payload struct {
 	MobilePhone text `json:"mobile_phone"`
 	HiredDate   text `json:"hired_date"`
 	StartDate   text `json:"start_date"`
+	TestNonce   text `json:"hirebell_test"`
 	Source      *struct {
 		Name text `json:"name"`
 		Type text `json:"type"`
@@ -177,6 +181,7 @@ func DecodeHire(raw []byte) (Hire, error) {
 		Mobile:     string(p.MobilePhone),
 		HiredDate:  string(p.HiredDate),
 		StartDate:  string(p.StartDate),
+		TestNonce:  string(p.TestNonce),
 		Raw:        raw,
 	}
 	if s := p.Source; s != nil {
