@@ -212,4 +212,3 @@ func joinNonEmpty(parts ...string) string {
 	}
 	return b.String()
 }
-
