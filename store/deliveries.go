@@ -59,6 +59,9 @@ const (
 	MaxDeliveryAge = 90 * 24 * time.Hour
 )
 
+// maxDeliveries is MaxDeliveries as a variable, so tests can use a smaller bound.
+var maxDeliveries uint64 = MaxDeliveries
+
 func putDelivery(tx *bolt.Tx, d Delivery) error {
 	b := tx.Bucket(bucketDeliveries)
 	seq, err := b.NextSequence()
@@ -91,7 +94,7 @@ func pruneDeliveries(b *bolt.Bucket, last uint64, now time.Time) error {
 	cutoff := now.Add(-MaxDeliveryAge)
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.First() {
-		if last-binary.BigEndian.Uint64(k)+1 <= MaxDeliveries {
+		if last-binary.BigEndian.Uint64(k)+1 <= maxDeliveries {
 			var d struct {
 				Time time.Time `json:"time"`
 			}
@@ -161,6 +164,7 @@ type rejectLog struct {
 	mu      sync.Mutex
 	pending []Delivery
 	dropped int
+	closed  bool // set under mu; after it, add drops entries
 	wake    chan struct{}
 	done    chan struct{}
 	once    sync.Once
@@ -177,12 +181,17 @@ func newRejectLog(s *Store) *rejectLog {
 
 func (r *rejectLog) add(d Delivery) {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		// The store is closed (the receiver reports its 503 here): there
+		// is nowhere left to write, and sending on wake would panic.
+		return
+	}
 	if len(r.pending) >= maxPendingRejects {
 		r.dropped++
 	} else {
 		r.pending = append(r.pending, d)
 	}
-	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
@@ -223,6 +232,11 @@ func (r *rejectLog) flush() {
 
 // close writes what is pending and stops the background writer.
 func (r *rejectLog) close() {
-	r.once.Do(func() { close(r.wake) })
+	r.once.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		close(r.wake)
+		r.mu.Unlock()
+	})
 	<-r.done
 }

@@ -27,6 +27,9 @@ func (s *Store) Setting(key string) (string, error) {
 
 // SetSetting stores a setting durably; an empty value removes it.
 func (s *Store) SetSetting(key, value string) error {
+	if key == SettingSecret {
+		defer s.secret.Store(nil) // read afresh next time
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSettings)
 		if value == "" {
@@ -37,8 +40,12 @@ func (s *Store) SetSetting(key, value string) error {
 }
 
 // Secret returns the webhook secret, creating one (32 random bytes, hex) the
-// first time.
+// first time. After the first call it is served from memory, so the
+// receiver can ask for it on every request.
 func (s *Store) Secret() (string, error) {
+	if p := s.secret.Load(); p != nil {
+		return *p, nil
+	}
 	var secret string
 	err := s.update(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSettings)
@@ -56,6 +63,7 @@ func (s *Store) Secret() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("webhook secret: %w", err)
 	}
+	s.secret.Store(&secret)
 	return secret, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -56,6 +57,7 @@ type Store struct {
 	closed  bool
 
 	rejects *rejectLog
+	secret  atomic.Pointer[string] // cached webhook secret
 }
 
 // Open opens (creating if needed) the database in dir. The folder is created

@@ -1,0 +1,294 @@
+// Command hirebell receives Comeet's hire webhooks on an HR laptop: it
+// verifies and stores each hire, notifies, and lists new employees.
+//
+// main wires; it does not decide. The behaviour lives in store, receiver
+// and ui.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"fyne.io/fyne/v2/app"
+
+	"hirebell/receiver"
+	"hirebell/store"
+	"hirebell/ui"
+)
+
+// appID matches FyneApp.toml.
+const appID = "app.hirebell.desktop"
+
+const usage = `Hirebell receives Comeet's hire webhooks on this computer.
+
+Usage:
+  hirebell [flags]                  the desktop app (tray icon, window, receiver, tunnel)
+  hirebell serve [flags]            the receiver without a window; Ctrl-C stops it
+  hirebell secret [--rotate]        print the webhook secret (--rotate: make a new one)
+  hirebell export [--out FILE]      write every hire as CSV (default: standard output)
+  hirebell log [--problems]         print the delivery log (--problems: only failures)
+
+Flags for every command:
+  --data DIR       data folder (default: %s; env HIREBELL_DATA)
+  --listen ADDR    local address of the receiver (default 127.0.0.1:8725)
+  --no-tunnel      do not open the public ngrok URL
+
+Run 'hirebell COMMAND -h' for a command's own flags.
+`
+
+// options are the flags every command shares.
+type options struct {
+	data     string
+	listen   string
+	noTunnel bool
+}
+
+func defaultDataDir() string {
+	if d := os.Getenv("HIREBELL_DATA"); d != "" {
+		return d
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "hirebell")
+	}
+	return "hirebell-data"
+}
+
+func (o *options) register(fs *flag.FlagSet) {
+	fs.StringVar(&o.data, "data", o.data, "data folder (env HIREBELL_DATA)")
+	fs.StringVar(&o.listen, "listen", o.listen, "local address of the receiver")
+	fs.BoolVar(&o.noTunnel, "no-tunnel", o.noTunnel, "do not open the public ngrok URL")
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run parses the command line and runs one command; it returns the exit
+// status: 0 done, 1 failed, 2 bad usage.
+func run(args []string, stdout, stderr io.Writer) int {
+	opts := options{data: defaultDataDir(), listen: "127.0.0.1:8725"}
+	root := flag.NewFlagSet("hirebell", flag.ContinueOnError)
+	root.SetOutput(stderr)
+	root.Usage = func() { fmt.Fprintf(stderr, usage, defaultDataDir()) }
+	opts.register(root)
+	if err := root.Parse(args); err != nil {
+		return usageStatus(err)
+	}
+	cmd, rest := "", root.Args()
+	if len(rest) > 0 {
+		cmd, rest = rest[0], rest[1:]
+	}
+
+	fs := flag.NewFlagSet("hirebell "+cmd, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	opts.register(fs)
+	rotate := false
+	out := "-"
+	problems := false
+	switch cmd {
+	case "", "serve":
+	case "secret":
+		fs.BoolVar(&rotate, "rotate", false, "replace the secret with a new one (Comeet must then be updated)")
+	case "export":
+		fs.StringVar(&out, "out", "-", "file to write, - for standard output")
+	case "log":
+		fs.BoolVar(&problems, "problems", false, "show only deliveries that failed")
+	case "help":
+		root.Usage()
+		return 0
+	default:
+		fmt.Fprintf(stderr, "hirebell: unknown command %q\n", cmd)
+		root.Usage()
+		return 2
+	}
+	if err := fs.Parse(rest); err != nil {
+		return usageStatus(err)
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "hirebell: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, err := store.Open(opts.data, store.Options{})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			err = fmt.Errorf("another Hirebell is already using the data folder %s; close it first, or choose another folder with --data", opts.data)
+		}
+		fmt.Fprintln(stderr, "hirebell:", err)
+		return 1
+	}
+	defer st.Close()
+
+	switch cmd {
+	case "":
+		err = runDesktop(st, opts, log)
+	case "serve":
+		err = serve(st, opts, stdout, log)
+	case "secret":
+		err = printSecret(st, rotate, stdout, stderr)
+	case "export":
+		err = export(st, out, stdout)
+	case "log":
+		err = printLog(st, problems, stdout)
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hirebell:", err)
+		return 1
+	}
+	return 0
+}
+
+func usageStatus(err error) int {
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
+}
+
+// intake is the receiver and its local HTTP server, shared by the desktop
+// app and serve.
+type intake struct {
+	rcv      *receiver.Receiver
+	srv      *http.Server
+	ln       net.Listener
+	localURL string
+	served   chan error
+}
+
+func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(store.SaveResult)) (*intake, error) {
+	if _, err := st.Secret(); err != nil {
+		return nil, err
+	}
+	rcv := receiver.New(receiver.Config{
+		Store: st,
+		Secret: func() []byte {
+			s, _ := st.Secret() // cached after the first call
+			return []byte(s)
+		},
+		OnHire: onHire,
+		Logger: log,
+	})
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s (is another program using it? choose another with --listen): %w", listen, err)
+	}
+	in := &intake{
+		rcv:      rcv,
+		srv:      receiver.NewServer(rcv, log),
+		ln:       ln,
+		localURL: "http://" + ln.Addr().String(),
+		served:   make(chan error, 1),
+	}
+	go func() { in.served <- in.srv.Serve(ln) }()
+	return in, nil
+}
+
+// stop lets in-flight requests finish, then closes the server.
+func (in *intake) stop() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return in.srv.Shutdown(ctx)
+}
+
+func serve(st *store.Store, opts options, stdout io.Writer, log *slog.Logger) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	in, err := startIntake(st, opts.listen, log, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Hirebell is receiving hires at %s%s\n", in.localURL, receiver.HookPath)
+	select {
+	case <-ctx.Done():
+		log.Info("stopping")
+	case err := <-in.served:
+		return fmt.Errorf("receiver stopped: %w", err)
+	}
+	return in.stop()
+}
+
+func runDesktop(st *store.Store, opts options, log *slog.Logger) error {
+	var u *ui.UI
+	in, err := startIntake(st, opts.listen, log, func(res store.SaveResult) { u.HireArrived(res) })
+	if err != nil {
+		return err
+	}
+	u = ui.New(ui.Deps{
+		App:      app.NewWithID(appID),
+		Store:    st,
+		Receiver: in.rcv,
+		LocalURL: in.localURL,
+		Log:      log,
+	})
+	u.Run()
+	return in.stop()
+}
+
+func printSecret(st *store.Store, rotate bool, stdout, stderr io.Writer) error {
+	get := st.Secret
+	if rotate {
+		get = st.RotateSecret
+	}
+	secret, err := get()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, secret)
+	if rotate {
+		fmt.Fprintln(stderr, "New secret made. Paste it into Comeet's Integrations page now: until then Comeet's deliveries are refused (401).")
+	}
+	return nil
+}
+
+// export writes the CSV to stdout, or to a file that appears whole or not
+// at all (written aside, then renamed), readable only by this user.
+func export(st *store.Store, out string, stdout io.Writer) error {
+	if out == "-" || out == "" {
+		return st.ExportCSV(stdout)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".hirebell-export-*")
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := st.ExportCSV(tmp); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	return os.Rename(tmp.Name(), out)
+}
+
+func printLog(st *store.Store, problems bool, stdout io.Writer) error {
+	ds, err := st.Deliveries(problems, 0)
+	if err != nil {
+		return err
+	}
+	if len(ds) == 0 {
+		fmt.Fprintln(stdout, "No deliveries yet.")
+		return nil
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tFROM\tOUTCOME\tSTATUS\tCOMEET_ID")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.Time.Local().Format("2006-01-02 15:04:05"),
+			d.Remote, strings.ReplaceAll(string(d.Outcome), "_", " "), d.Status, d.ComeetID)
+	}
+	return tw.Flush()
+}
