@@ -395,9 +395,14 @@ func (t *ngrokTunnel) stop() {
 	if err := t.agent.Disconnect(); err != nil {
 		t.log.Debug("ngrok disconnect", "err", redact(err.Error(), t.token))
 	}
+	t.endWatch()
+}
+
+// endWatch makes watch return once it has gone through the queue, and
+// waits for it.
+func (t *ngrokTunnel) endWatch() {
 	t.qmu.Lock()
 	t.qclosed = true
-	t.queue = nil
 	t.qmu.Unlock()
 	select {
 	case t.wake <- struct{}{}:

@@ -213,7 +213,13 @@ func TestNgrokEdgeRejectedTokenNeedsAttention(t *testing.T) {
 	edge := newEdge(t)
 	const token = "tok-revoked-5ecret"
 	edge.Reject(token, "ERR_NGROK_107")
-	p, ch := newTunPublisher(t, r.srv, edgeExposer(t, edge))
+	var logs lockedBuffer
+	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	p, ch := newTunPublisher(t, r.srv, func(token, domain string) Exposer {
+		return NgrokExposer(token, domain, log,
+			ngrok.WithAgentConnectURL(edge.ConnectAddr()),
+			ngrok.WithAgentConnectCAs(edge.CAs()))
+	})
 
 	start := time.Now()
 	p.Reconfigure(token, "")
@@ -233,6 +239,10 @@ func TestNgrokEdgeRejectedTokenNeedsAttention(t *testing.T) {
 	}
 	if got := p.Current().State; got != TunnelNeedsAttention {
 		t.Errorf("state after waiting = %v, want needs attention", got)
+	}
+	// ngrok's rejection message repeats the token; the logs must not.
+	if out := logs.String(); strings.Contains(out, token) || !strings.Contains(out, "ERR_NGROK_107") {
+		t.Errorf("logs leak the token or miss the code:\n%s", out)
 	}
 }
 

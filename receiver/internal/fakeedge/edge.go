@@ -217,7 +217,8 @@ func (e *Edge) Client() *http.Client {
 func (e *Edge) Reject(token, code string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.rejected[token] = "The authtoken you specified is properly formed, but it is invalid.\n\n" + code
+	// Like ngrok's, the message repeats the token it rejects.
+	e.rejected[token] = "The authtoken you specified is properly formed, but it is invalid.\nYour authtoken: " + token + "\n\n" + code
 }
 
 // Auths returns how many Auth requests the edge has answered, accepted or
