@@ -35,7 +35,8 @@ var (
 	bucketPayloads   = []byte("payloads")   // seq -> raw payload
 	bucketDeliveries = []byte("deliveries") // seq -> Delivery (JSON)
 	bucketSettings   = []byte("settings")   // key -> value
-	allBuckets       = [][]byte{bucketHires, bucketIDs, bucketPayloads, bucketDeliveries, bucketSettings}
+	bucketDocuments  = []byte("documents")  // seq + index -> Document (JSON)
+	allBuckets       = [][]byte{bucketHires, bucketIDs, bucketPayloads, bucketDeliveries, bucketSettings, bucketDocuments}
 )
 
 // Options tune Open. The zero value is what the app uses.
@@ -58,6 +59,7 @@ type Store struct {
 
 	rejects *rejectLog
 	secret  atomic.Pointer[string] // cached webhook secret
+	docs    docNotifier
 }
 
 // Open opens (creating if needed) the database in dir. The folder is created
@@ -360,24 +362,35 @@ func (s *Store) MarkSeen(comeetID string) error {
 	})
 }
 
-// Delete removes a hire and its payload. Its delivery log entries stay: the
-// log is the record of what arrived.
+// Delete removes a hire, its payload, its document records and its
+// documents folder. Its delivery log entries stay: the log is the record of
+// what arrived.
 func (s *Store) Delete(comeetID string) error {
-	return s.update(func(tx *bolt.Tx) error {
+	var seq uint64
+	err := s.update(func(tx *bolt.Tx) error {
 		ids := tx.Bucket(bucketIDs)
 		key := ids.Get([]byte(comeetID))
 		if key == nil {
 			return ErrNotFound
 		}
 		key = append([]byte(nil), key...)
+		seq = binary.BigEndian.Uint64(key)
 		if err := tx.Bucket(bucketHires).Delete(key); err != nil {
 			return err
 		}
 		if err := tx.Bucket(bucketPayloads).Delete(key); err != nil {
 			return err
 		}
+		if err := deleteDocuments(tx, seq); err != nil {
+			return err
+		}
 		return ids.Delete([]byte(comeetID))
 	})
+	if err != nil {
+		return err
+	}
+	s.docs.changed()
+	return s.removeHireFolder(seq, comeetID)
 }
 
 func seqKey(seq uint64) []byte {
