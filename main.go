@@ -167,6 +167,7 @@ type intake struct {
 	ln       net.Listener
 	localURL string
 	served   chan error
+	pub      *receiver.Publisher // nil with --no-tunnel
 }
 
 func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(store.SaveResult)) (*intake, error) {
@@ -197,11 +198,39 @@ func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(s
 	return in, nil
 }
 
-// stop lets in-flight requests finish, then closes the server.
+// stop closes the public URL (if any), lets in-flight requests finish,
+// then closes the server.
 func (in *intake) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	if in.pub != nil {
+		if err := in.pub.Close(ctx); err != nil {
+			slog.Warn("closing the public URL", "err", err)
+		}
+	}
 	return in.srv.Shutdown(ctx)
+}
+
+// publish starts the public URL with the token from the settings, or from
+// NGROK_AUTHTOKEN when none is saved. With no token the publisher reports
+// why there is no public URL; the local listener works either way.
+func (in *intake) publish(st *store.Store, log *slog.Logger) error {
+	token, err := st.Setting(store.SettingNgrokToken)
+	if err != nil {
+		return err
+	}
+	if token == "" {
+		token = os.Getenv("NGROK_AUTHTOKEN")
+	}
+	domain, err := st.Setting(store.SettingNgrokDomain)
+	if err != nil {
+		return err
+	}
+	in.pub = receiver.NewPublisher(in.srv, log, func(token, domain string) receiver.Exposer {
+		return receiver.NgrokExposer(token, domain, log)
+	})
+	in.pub.Reconfigure(token, domain)
+	return nil
 }
 
 func serve(st *store.Store, opts options, stdout io.Writer, log *slog.Logger) error {
@@ -212,13 +241,39 @@ func serve(st *store.Store, opts options, stdout io.Writer, log *slog.Logger) er
 		return err
 	}
 	fmt.Fprintf(stdout, "Hirebell is receiving hires at %s%s\n", in.localURL, receiver.HookPath)
-	select {
-	case <-ctx.Done():
-		log.Info("stopping")
-	case err := <-in.served:
-		return fmt.Errorf("receiver stopped: %w", err)
+	var tunnel <-chan receiver.TunnelStatus
+	if !opts.noTunnel {
+		if err := in.publish(st, log); err != nil {
+			in.stop()
+			return err
+		}
+		var unsubscribe func()
+		tunnel, unsubscribe = in.pub.Subscribe()
+		defer unsubscribe()
 	}
-	return in.stop()
+	var last receiver.TunnelStatus
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info("stopping")
+			return in.stop()
+		case err := <-in.served:
+			return fmt.Errorf("receiver stopped: %w", err)
+		case s, ok := <-tunnel:
+			if !ok {
+				tunnel = nil
+				continue
+			}
+			if s.State == last.State && s.URL == last.URL {
+				continue // a latency update
+			}
+			if s.State == receiver.TunnelOnline && s.URL != last.URL {
+				fmt.Fprintf(stdout, "Public webhook URL: %s\n", s.WebhookURL())
+			}
+			log.Info("public url", "state", s.State.String(), "code", s.Code, "reason", s.Reason)
+			last = s
+		}
+	}
 }
 
 func runDesktop(st *store.Store, opts options, log *slog.Logger) error {
