@@ -153,7 +153,8 @@ func classifySendError(err error, host string) (step, msg string) {
 	case errors.As(err, &certErr), errors.As(err, &hostErr), errors.As(err, &unknownCA), errors.As(err, &invalidCert):
 		return StepTLS, "The HTTPS certificate of " + host + " could not be verified. A proxy or antivirus may be " +
 			"intercepting secure connections, or the address is not the one ngrok gave."
-	case errors.As(err, &recordErr), errors.As(err, &alert):
+	case errors.As(err, &recordErr), errors.As(err, &alert),
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"): // net/http does not wrap it
 		return StepTLS, "The secure (HTTPS) connection to " + host + " failed. Check that the address starts with " +
 			"the right scheme (https for ngrok, http for the local address)."
 	case errors.Is(err, syscall.ECONNREFUSED):
