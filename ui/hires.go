@@ -1,0 +1,439 @@
+package ui
+
+import (
+	"fmt"
+	"image/color"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"hirebell/store"
+)
+
+// hiresView is the hires tab: a search box, the sortable table of hires
+// and the details of the selected one. All of its methods run on the Fyne
+// goroutine.
+//
+// The shell relies on: newHiresView, content, reload, unseen and the
+// onUnseenChanged and extraDetails fields.
+type hiresView struct {
+	st  *store.Store
+	win fyne.Window
+
+	// onUnseenChanged, when set, is called with the new count each time the
+	// number of unseen hires changes (after a reload or when a hire is
+	// opened). It is not called for the count found by newHiresView: read
+	// unseen() once after setting it.
+	onUnseenChanged func(n int)
+	// extraDetails, when set, adds a section (the documents) to the details
+	// of a hire, below the basics.
+	extraDetails func(h store.Hire) fyne.CanvasObject
+
+	model      *hireModel
+	selected   string          // comeet_id of the open hire, "" for none
+	seenLocal  map[string]bool // opened here; the store write may still be in flight
+	lastUnseen int
+	background sync.WaitGroup // MarkSeen writes in flight (tests wait on it)
+	// timeText formats a time, compact for the table or in full for the
+	// details (tests fix it, for golden files).
+	timeText func(t time.Time, compact bool) string
+
+	table   *widget.Table
+	search  *widget.Entry
+	status  *widget.Label
+	message *hiresMessage
+	details *hireDetails
+	root    fyne.CanvasObject
+}
+
+func newHiresView(st *store.Store, w fyne.Window) *hiresView {
+	v := &hiresView{
+		st:        st,
+		win:       w,
+		model:     newHireModel(),
+		seenLocal: make(map[string]bool),
+		timeText:  localTimeText,
+	}
+	v.details = newHireDetails(v)
+	v.build()
+	v.reload()
+	v.lastUnseen = v.model.unseen
+	return v
+}
+
+func (v *hiresView) build() {
+	v.table = v.newTable()
+	v.search = widget.NewEntry()
+	v.search.SetPlaceHolder("Search name, email, position, department, manager")
+	v.search.OnChanged = v.setQuery
+	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), func() { v.search.SetText("") })
+	clear.Importance = widget.LowImportance
+	v.search.ActionItem = clear
+	v.status = widget.NewLabel("")
+	v.message = newHiresMessage(func() { v.search.SetText("") })
+
+	top := container.NewBorder(nil, nil, nil, v.status, v.search)
+	list := container.NewBorder(top, nil, nil, nil, container.NewStack(v.table, v.message.root))
+	split := container.NewHSplit(list, v.details.content())
+	split.Offset = 0.7
+	v.root = split
+}
+
+func (v *hiresView) content() fyne.CanvasObject { return v.root }
+
+// unseen is how many stored hires nobody has opened yet.
+func (v *hiresView) unseen() int { return v.model.unseen }
+
+// reload re-reads the hires from the store, keeping the sort, the search
+// and the open hire.
+func (v *hiresView) reload() {
+	hires, err := v.st.List()
+	if err != nil {
+		fyne.LogError("hires: list", err)
+		v.status.SetText("Could not read the hires")
+		return
+	}
+	v.model.load(hires, v.seenLocal)
+	v.refresh()
+	v.syncDetails()
+	v.unseenChanged()
+}
+
+// refresh redraws the table, the status line and the empty-state message.
+func (v *hiresView) refresh() {
+	v.table.Refresh()
+	total, shown := len(v.model.rows), len(v.model.visible)
+	v.status.SetText(hiresStatus(total, shown, v.model.unseen))
+	switch {
+	case total == 0:
+		v.message.showEmpty()
+	case shown == 0:
+		v.message.showNoMatch(v.search.Text)
+	default:
+		v.message.hide()
+	}
+}
+
+func hiresStatus(total, shown, unseen int) string {
+	s := plural(total, "hire", "hires")
+	if shown != total {
+		s = fmt.Sprintf("%d of %s", shown, s)
+	}
+	if unseen > 0 {
+		s += fmt.Sprintf(" · %d new", unseen)
+	}
+	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func (v *hiresView) setQuery(q string) {
+	v.model.setQuery(q)
+	v.refresh()
+}
+
+// sortBy sorts by col ascending, or flips the direction when the table is
+// already sorted by col.
+func (v *hiresView) sortBy(col hireColumn) {
+	v.model.toggleSort(col)
+	v.refresh()
+}
+
+// syncDetails keeps the details pane in step after a reload: the open hire
+// may have been redelivered (new payload) or deleted.
+func (v *hiresView) syncDetails() {
+	if v.selected == "" {
+		return
+	}
+	r := v.model.find(v.selected)
+	if r == nil {
+		v.selected = ""
+		v.details.clear()
+		return
+	}
+	if !r.hire.UpdatedAt.Equal(v.details.shownUpdated()) {
+		v.showDetails(r.hire.ComeetID)
+	}
+}
+
+// open shows the hire at table row i and marks it seen.
+func (v *hiresView) open(i int) {
+	r := v.model.at(i)
+	if r == nil {
+		return
+	}
+	v.selected = r.hire.ComeetID
+	v.showDetails(r.hire.ComeetID)
+	if v.model.markSeen(r) {
+		v.persistSeen(r.hire.ComeetID)
+		v.unseenChanged()
+		v.status.SetText(hiresStatus(len(v.model.rows), len(v.model.visible), v.model.unseen))
+	}
+	v.table.Refresh()
+}
+
+func (v *hiresView) showDetails(comeetID string) {
+	h, err := v.st.Get(comeetID)
+	if err != nil {
+		fyne.LogError("hires: read hire", err)
+		v.details.showError("This hire could not be read from the data file.")
+		return
+	}
+	v.details.show(h)
+}
+
+// persistSeen writes the seen mark off the Fyne goroutine, so that a slow
+// disk never stalls a click. seenLocal keeps the mark across reloads that
+// happen before the write commits.
+func (v *hiresView) persistSeen(comeetID string) {
+	v.seenLocal[comeetID] = true
+	v.background.Add(1)
+	go func() {
+		defer v.background.Done()
+		if err := v.st.MarkSeen(comeetID); err != nil {
+			fyne.LogError("hires: mark seen", err)
+		}
+	}()
+}
+
+func (v *hiresView) unseenChanged() {
+	n := v.model.unseen
+	if n == v.lastUnseen {
+		return
+	}
+	v.lastUnseen = n
+	if v.onUnseenChanged != nil {
+		v.onUnseenChanged(n)
+	}
+}
+
+// confirmDelete asks before deleting a hire; the delivery log keeps its
+// record of the delivery.
+func (v *hiresView) confirmDelete(h store.Hire) {
+	name := h.Name()
+	if name == "" {
+		name = "this hire"
+	}
+	d := dialog.NewConfirm("Delete hire?",
+		fmt.Sprintf("Delete %s from Hirebell?\nThis cannot be undone. The delivery log keeps a note that it arrived.", name),
+		func(ok bool) {
+			if ok {
+				v.delete(h.ComeetID)
+			}
+		}, v.win)
+	d.SetConfirmText("Delete")
+	d.SetDismissText("Cancel")
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Show()
+}
+
+func (v *hiresView) delete(comeetID string) {
+	if err := v.st.Delete(comeetID); err != nil {
+		fyne.LogError("hires: delete", err)
+		dialog.ShowError(fmt.Errorf("the hire could not be deleted: %w", err), v.win)
+		return
+	}
+	if v.selected == comeetID {
+		v.selected = ""
+		v.details.clear()
+	}
+	v.reload()
+}
+
+// localTimeText is the usual timeText: local time, compact or in full.
+func localTimeText(t time.Time, compact bool) string {
+	if compact {
+		return compactTime(t, time.Now())
+	}
+	return fullTime(t)
+}
+
+// compactTime formats t in local time as briefly as is clear next to now:
+// "Today 14:05", "Yesterday 09:30", "3 Dec 14:05" this year, "3 Dec 2025"
+// before.
+func compactTime(t, now time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	t, now = t.Local(), now.Local()
+	y, m, d := t.Date()
+	ny, nm, nd := now.Date()
+	switch {
+	case y == ny && m == nm && d == nd:
+		return t.Format("Today 15:04")
+	case t.Format(time.DateOnly) == now.AddDate(0, 0, -1).Format(time.DateOnly):
+		return t.Format("Yesterday 15:04")
+	case y == ny:
+		return t.Format("2 Jan 15:04")
+	}
+	return t.Format("2 Jan 2006")
+}
+
+// fullTime formats t in local time for the details pane.
+func fullTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Local().Format("2 Jan 2006 15:04")
+}
+
+// newTable builds the virtualised table; cells are looked up through the
+// model's visible index on every update.
+func (v *hiresView) newTable() *widget.Table {
+	t := widget.NewTable(
+		func() (int, int) { return len(v.model.visible), int(numHireColumns) },
+		func() fyne.CanvasObject { return newHireCell() },
+		v.updateCell,
+	)
+	t.ShowHeaderRow = true
+	t.CreateHeader = newHeaderButton
+	t.UpdateHeader = v.updateHeader
+	// The table's own selection marks one cell; the view highlights the
+	// whole row itself, so the table's selection is only a click.
+	t.OnSelected = func(id widget.TableCellID) {
+		t.Unselect(id)
+		v.open(id.Row)
+	}
+	for c, spec := range hireColumnSpecs {
+		t.SetColumnWidth(c, spec.width)
+	}
+	return t
+}
+
+func (v *hiresView) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
+	cell := o.(*hireCell)
+	r := v.model.at(id.Row)
+	if r == nil {
+		cell.set("", false, false, false)
+		return
+	}
+	col := hireColumn(id.Col)
+	text := r.text(col)
+	if col == colReceived {
+		text = v.timeText(r.hire.ReceivedAt, true)
+	}
+	cell.set(text, col == colName, !r.hire.Seen, r.hire.ComeetID == v.selected)
+}
+
+func newHeaderButton() fyne.CanvasObject {
+	b := widget.NewButton("", nil)
+	b.Alignment = widget.ButtonAlignLeading
+	b.IconPlacement = widget.ButtonIconTrailingText
+	b.Importance = widget.LowImportance
+	return b
+}
+
+func (v *hiresView) updateHeader(id widget.TableCellID, o fyne.CanvasObject) {
+	b := o.(*widget.Button)
+	if id.Col < 0 || id.Col >= int(numHireColumns) {
+		b.SetText("")
+		return
+	}
+	col := hireColumn(id.Col)
+	b.Text = hireColumnSpecs[col].title
+	b.Icon = nil
+	if v.model.sort.col == col {
+		b.Icon = theme.MenuDropUpIcon()
+		if v.model.sort.desc {
+			b.Icon = theme.MenuDropDownIcon()
+		}
+	}
+	b.OnTapped = func() { v.sortBy(col) }
+	b.Refresh()
+}
+
+// hireCell is one table cell: text truncated with an ellipsis, a dot before
+// the name of an unseen hire (whose row is also bold), and a highlight for
+// the open hire's row.
+type hireCell struct {
+	widget.BaseWidget
+	bg     *canvas.Rectangle
+	dot    *canvas.Circle
+	dotBox *fyne.Container
+	label  *widget.Label
+	root   *fyne.Container
+}
+
+const hireDotSize = 8
+
+func newHireCell() *hireCell {
+	c := &hireCell{
+		bg:    canvas.NewRectangle(color.Transparent),
+		dot:   canvas.NewCircle(color.Transparent),
+		label: widget.NewLabel(""),
+	}
+	c.label.Truncation = fyne.TextTruncateEllipsis
+	c.dotBox = container.NewCenter(container.NewGridWrap(fyne.NewSquareSize(hireDotSize), c.dot))
+	c.root = container.NewStack(c.bg, container.NewBorder(nil, nil, c.dotBox, nil, c.label))
+	c.ExtendBaseWidget(c)
+	return c
+}
+
+func (c *hireCell) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(c.root)
+}
+
+// set shows text; withDot reserves room for the unseen dot (the Name
+// column), unseen draws it and makes the text bold, selected highlights.
+func (c *hireCell) set(text string, withDot, unseen, selected bool) {
+	c.dotBox.Hidden = !withDot
+	c.dot.FillColor = color.Transparent
+	if withDot && unseen {
+		c.dot.FillColor = theme.Color(theme.ColorNamePrimary)
+	}
+	c.bg.FillColor = color.Transparent
+	if selected {
+		c.bg.FillColor = theme.Color(theme.ColorNameSelection)
+	}
+	c.label.Text = text
+	c.label.TextStyle.Bold = unseen
+	c.Refresh()
+}
+
+// hiresMessage is the text over the table when it has no rows: what to do
+// first, or that the search matched nothing.
+type hiresMessage struct {
+	title *widget.Label
+	body  *widget.Label
+	clear *widget.Button
+	root  *fyne.Container
+}
+
+func newHiresMessage(clearSearch func()) *hiresMessage {
+	m := &hiresMessage{
+		title: widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true}),
+		body:  widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{}),
+		clear: widget.NewButtonWithIcon("Clear search", theme.ContentClearIcon(), clearSearch),
+	}
+	m.root = container.NewCenter(container.NewVBox(m.title, m.body, container.NewCenter(m.clear)))
+	m.root.Hide()
+	return m
+}
+
+func (m *hiresMessage) showEmpty() {
+	m.title.SetText("No hires yet")
+	m.body.SetText("Open Setup and copy the webhook URL and secret\n" +
+		"into Comeet's Integrations page. Each new hire will appear here.")
+	m.clear.Hide()
+	m.root.Show()
+}
+
+func (m *hiresMessage) showNoMatch(query string) {
+	m.title.SetText("No matches")
+	m.body.SetText(fmt.Sprintf("No hire matches “%s”.", query))
+	m.clear.Show()
+	m.root.Show()
+}
+
+func (m *hiresMessage) hide() { m.root.Hide() }
