@@ -73,6 +73,7 @@ const (
 	msgStoreError       = "Hirebell could not save this hire right now. Nothing was lost; please try again in a minute."
 	msgNotFound         = "Not found. Comeet's hire webhook is at " + HookPath + "."
 	msgMethod           = "Only POST is accepted here."
+	msgUnreadable       = "Hirebell did not receive the whole request, so nothing was saved. Please try again."
 )
 
 // ServeHTTP implements the contract in DESIGN.md.
@@ -109,10 +110,11 @@ func (r *Receiver) intake(w http.ResponseWriter, req *http.Request, d *store.Del
 		if errors.As(err, &tooBig) {
 			return r.reject(w, d, store.OutcomeTooLarge, http.StatusRequestEntityTooLarge, msgTooLarge)
 		}
-		// The client went away or stalled past the read timeout: nobody
-		// is left to answer, and nothing was received.
-		d.Outcome, d.Detail = store.OutcomeNotAHire, "body could not be read"
-		return 0, ""
+		// The client went away or stalled past the read timeout. Answer
+		// anyway: with no answer net/http would send an empty 200, and a
+		// sender still listening would take the hire as made.
+		d.Detail = "body could not be read"
+		return r.reject(w, d, store.OutcomeNotAHire, http.StatusBadRequest, msgUnreadable)
 	}
 	switch err := Verify(body, req.Header.Get(SignatureHeader), r.cfg.Secret()); {
 	case err == nil:
