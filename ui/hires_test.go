@@ -3,6 +3,7 @@ package ui
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -551,4 +552,113 @@ func TestHiresEmptyGolden(t *testing.T) {
 	_, w := hvNewView(t, hvOpenStore(t))
 	w.Resize(fyne.NewSize(1000, 420))
 	test.AssertRendersToMarkup(t, "hires_empty.xml", w.Canvas())
+}
+
+// hvReferenceOrder sorts rows the slow, obvious way: a stable sort of the
+// list order with empties (then dates that are not dates) last.
+func hvReferenceOrder(rows []hireRow, col hireColumn, desc bool) []int {
+	class := func(r *hireRow) int8 {
+		switch col {
+		case colStart:
+			return parseDateKey(r.hire.StartDate).rank
+		case colHired:
+			return parseDateKey(r.hire.HiredDate).rank
+		case colReceived:
+			return rankValue
+		}
+		if strings.ToLower(r.text(col)) == "" {
+			return rankEmpty
+		}
+		return rankValue
+	}
+	within := func(a, b *hireRow) int {
+		switch col {
+		case colReceived:
+			return cmpInt(int(a.hire.Seq), int(b.hire.Seq))
+		case colStart, colHired:
+			ka, kb := parseDateKey(a.text(col)), parseDateKey(b.text(col))
+			if ka.rank == rankValue {
+				return cmpInt(int(ka.ymd), int(kb.ymd))
+			}
+			return strings.Compare(strings.ToLower(a.text(col)), strings.ToLower(b.text(col)))
+		}
+		return strings.Compare(strings.ToLower(a.text(col)), strings.ToLower(b.text(col)))
+	}
+	idx := make([]int, len(rows))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(i, j int) int {
+		a, b := &rows[i], &rows[j]
+		if ca, cb := class(a), class(b); ca != cb {
+			return cmpInt(int(ca), int(cb))
+		}
+		c := within(a, b)
+		if desc {
+			c = -c
+		}
+		return c
+	})
+	return idx
+}
+
+func cmpInt(a, b int) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func TestHireModelMatchesReference(t *testing.T) {
+	hires := hvGenHires(3000)
+	odd := []string{"", "soon", "2026-11-28T10:00:00Z", "2026-11-28", "TBD", "tbd", "2026-02-30", "Q1 2027"}
+	for i := range hires {
+		if i%7 == 0 {
+			hires[i].StartDate = odd[i%len(odd)]
+			hires[i].HiredDate = odd[(i/7)%len(odd)]
+		}
+		if i%11 == 0 {
+			hires[i].Position = strings.ToUpper(hires[i].Position)
+			hires[i].HiringManager = ""
+		}
+	}
+	m := newHireModel()
+	m.load(hires, nil)
+	for col := range numHireColumns {
+		for _, desc := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s desc=%v", hireColumnSpecs[col].title, desc), func(t *testing.T) {
+				m.sort = hireSort{col: col, desc: desc}
+				m.sortRows()
+				m.filter()
+				want := hvReferenceOrder(m.rows, col, desc)
+				if !slices.Equal(m.visible, want) {
+					i := 0
+					for i < len(want) && m.visible[i] == want[i] {
+						i++
+					}
+					t.Fatalf("order differs at %d: got %q, want %q", i,
+						m.rows[m.visible[i]].text(col), m.rows[want[i]].text(col))
+				}
+			})
+		}
+	}
+	t.Run("filter keeps the sort", func(t *testing.T) {
+		m.sort = hireSort{col: colName}
+		m.sortRows()
+		m.setQuery("ENGINEER maya")
+		var want []int
+		for _, i := range hvReferenceOrder(m.rows, colName, false) {
+			r := &m.rows[i]
+			all := strings.ToLower(strings.Join([]string{r.name, r.hire.Email, r.hire.Position, r.hire.Department, r.hire.HiringManager}, "\n"))
+			if strings.Contains(all, "engineer") && strings.Contains(all, "maya") {
+				want = append(want, i)
+			}
+		}
+		if len(want) == 0 || !slices.Equal(m.visible, want) {
+			t.Fatalf("got %d rows, want %d", len(m.visible), len(want))
+		}
+	})
 }
