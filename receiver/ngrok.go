@@ -210,6 +210,12 @@ func (e *ngrokExposer) Expose(ctx context.Context, srv *http.Server, status func
 type (
 	listenerReady struct{ url string }
 	serveStopped  struct{ err error }
+	// disconnected is an SDK disconnect event with an error, judged when
+	// it happened.
+	disconnected struct {
+		err       error
+		attention *TunnelError // nil: the SDK keeps retrying
+	}
 )
 
 // ngrokTunnel is one agent with one listener.
@@ -241,9 +247,12 @@ type ngrokTunnel struct {
 // cannot: during Connect it waits for Connect, which never gives up).
 func (t *ngrokTunnel) onEvent(ev ngrok.Event) {
 	if d, ok := ev.(*ngrok.EventAgentDisconnected); ok && d.Error != nil && !t.closing.Load() {
-		if te := attention(d.Error); te != nil && t.attention.CompareAndSwap(nil, te) {
+		te := attention(d.Error)
+		if te != nil && t.attention.CompareAndSwap(nil, te) {
 			t.cancelSess()
 		}
+		t.push(disconnected{err: d.Error, attention: te})
+		return
 	}
 	t.push(ev)
 }
@@ -300,20 +309,20 @@ func (t *ngrokTunnel) watch(status func(TunnelStatus)) {
 					report(TunnelStatus{State: TunnelOnline, URL: url, Latency: latency})
 				}
 			case *ngrok.EventAgentDisconnected:
-				if ev.Error == nil {
-					continue // the session stopped for good; closing says why
-				}
-				if te := t.attention.Load(); te != nil {
+				// Only a nil Error gets here (see onEvent): the session
+				// stopped for good, and closing or attention says why.
+			case disconnected:
+				if te := ev.attention; te != nil {
 					stopped = true
 					t.log.Warn("ngrok needs attention", "code", te.Code)
 					report(TunnelStatus{State: TunnelNeedsAttention, Code: te.Code, Reason: te.Reason})
 					continue
 				}
-				if errors.Is(ev.Error, context.Canceled) {
-					continue // start-up abandoned
+				if errors.Is(ev.err, context.Canceled) {
+					continue // start-up abandoned, or a stop under way
 				}
-				t.log.Warn("ngrok disconnected", "err", redact(ev.Error.Error(), t.token))
-				report(TunnelStatus{State: TunnelReconnecting, URL: url, Reason: disconnectReason(ev.Error)})
+				t.log.Warn("ngrok disconnected", "err", redact(ev.err.Error(), t.token))
+				report(TunnelStatus{State: TunnelReconnecting, URL: url, Reason: disconnectReason(ev.err)})
 			case serveStopped:
 				stopped = true
 				code := ngrokCode(ev.err)

@@ -92,6 +92,15 @@ func (e *fakeExposerFor) Expose(ctx context.Context, srv *http.Server, status fu
 		}
 		return c.tunnel, nil
 	case <-ctx.Done():
+		// Like a real exposer, one that came online just as start-up
+		// ended closes what it opened.
+		select {
+		case err := <-c.result:
+			if err == nil {
+				c.tunnel.Close()
+			}
+		default:
+		}
 		return nil, ctx.Err()
 	}
 }
