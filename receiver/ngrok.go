@@ -165,7 +165,6 @@ func (e *ngrokExposer) Expose(ctx context.Context, srv *http.Server, status func
 	agentOpts := append([]ngrok.AgentOption{
 		ngrok.WithAuthtoken(e.token),
 		ngrok.WithLogger(sdkLog),
-		ngrok.WithClientInfo("hirebell", "1"),
 		ngrok.WithEventHandler(t.onEvent),
 	}, e.opts...)
 	agent, err := ngrok.NewAgent(agentOpts...)

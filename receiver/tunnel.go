@@ -178,15 +178,20 @@ func NewPublisher(srv *http.Server, log *slog.Logger, newExposer func(token, dom
 // Reconfigure applies a new token and domain (either may be empty; they
 // are trimmed). It returns at once: the old tunnel, if any, is closed in
 // the background before the new one starts. An empty token means
-// TunnelOff with ReasonNoToken. Calling it with unchanged settings
-// restarts the tunnel, like Retry.
+// TunnelOff with ReasonNoToken. Unchanged settings leave a working or
+// retrying tunnel alone (saving other settings does not bounce it), but
+// restart one that needs attention.
 func (p *Publisher) Reconfigure(token, domain string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return
 	}
-	p.token, p.domain = strings.TrimSpace(token), strings.TrimSpace(domain)
+	token, domain = strings.TrimSpace(token), strings.TrimSpace(domain)
+	if token == p.token && domain == p.domain && p.cancel != nil && p.cur.State != TunnelNeedsAttention {
+		return
+	}
+	p.token, p.domain = token, domain
 	p.restartLocked()
 }
 

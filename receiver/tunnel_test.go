@@ -306,14 +306,32 @@ func TestPublisherReconfigureRestarts(t *testing.T) {
 		t.Errorf("URL = %q, want the new tunnel's", s.URL)
 	}
 
+	latest := second
 	t.Run("retry restarts with the same settings", func(t *testing.T) {
 		p.Retry()
 		third := f.next(t)
+		latest = third
 		second.waitClosed(t)
 		if third.token != "two" {
 			t.Errorf("Retry used token %q, want two", third.token)
 		}
 		third.online()
+		waitCurrent(t, p, TunnelOnline)
+	})
+
+	t.Run("unchanged settings leave a working tunnel alone", func(t *testing.T) {
+		p.Reconfigure("two", "")
+		f.none(t)
+		if s := p.Current(); s.State != TunnelOnline {
+			t.Errorf("state = %v, want online", s.State)
+		}
+	})
+
+	t.Run("unchanged settings restart a tunnel that needs attention", func(t *testing.T) {
+		latest.status(TunnelStatus{State: TunnelNeedsAttention, Code: "ERR_NGROK_108"})
+		p.Reconfigure("two", "")
+		next := f.next(t)
+		next.online()
 		waitCurrent(t, p, TunnelOnline)
 	})
 
