@@ -365,8 +365,12 @@ func putDocument(tx *bolt.Tx, d Document) error {
 // yet saved (a redelivery brings fresh links, so a failed document is tried
 // again). A document already saved is never planned again. Each new
 // document gets a safe file name unique (ignoring case) within its hire.
-// deliveredAt starts the links' validity windows.
-func (s *Store) PlanDocuments(comeetID string, links []DocumentLink, deliveredAt time.Time) ([]Document, error) {
+// deliveredAt starts the links' validity windows, whose length validity
+// gives per kind (nil: Validity).
+func (s *Store) PlanDocuments(comeetID string, links []DocumentLink, deliveredAt time.Time, validity func(kind string) time.Duration) ([]Document, error) {
+	if validity == nil {
+		validity = Validity
+	}
 	var todo []Document
 	err := s.update(func(tx *bolt.Tx) error {
 		todo = nil
@@ -408,7 +412,7 @@ func (s *Store) PlanDocuments(comeetID string, links []DocumentLink, deliveredAt
 			}
 			d.Host = linkHost(l.URL)
 			d.Status, d.Reason = DocPending, ""
-			d.ValidUntil = deliveredAt.UTC().Add(Validity(l.Kind))
+			d.ValidUntil = deliveredAt.UTC().Add(validity(l.Kind))
 			if err := putDocument(tx, d); err != nil {
 				return err
 			}

@@ -136,7 +136,7 @@ func TestPlanDocumentsNamesAreUniqueAndSafe(t *testing.T) {
 		"picture":{"url":"https://cdn.example:8443/p/pic.JPG?sig=secret"}}`
 	h := saveRaw(t, s, raw)
 	links := DocumentLinks(h.Raw)
-	todo, err := s.PlanDocuments(h.ComeetID, links, time.Now())
+	todo, err := s.PlanDocuments(h.ComeetID, links, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +181,7 @@ func TestPlanDocumentsRedelivery(t *testing.T) {
 	raw := `{"comeet_id":"8.B","resume":{"name":"cv.pdf","url":"https://h/cv"},"files":[{"name":"offer.pdf","url":"https://h/o"}]}`
 	h := saveRaw(t, s, raw)
 	t0 := time.Now()
-	todo, err := s.PlanDocuments(h.ComeetID, DocumentLinks(h.Raw), t0)
+	todo, err := s.PlanDocuments(h.ComeetID, DocumentLinks(h.Raw), t0, nil)
 	if err != nil || len(todo) != 2 {
 		t.Fatalf("first plan: %d, %v", len(todo), err)
 	}
@@ -199,7 +199,7 @@ func TestPlanDocumentsRedelivery(t *testing.T) {
 	s = reopen(t, s, dir)
 	t1 := t0.Add(time.Hour)
 	h = saveRaw(t, s, raw)
-	todo, err = s.PlanDocuments(h.ComeetID, DocumentLinks(h.Raw), t1)
+	todo, err = s.PlanDocuments(h.ComeetID, DocumentLinks(h.Raw), t1, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestDeleteRemovesDocuments(t *testing.T) {
 	gone := saveRaw(t, s, `{"comeet_id":"G","resume":{"name":"cv.pdf","url":"https://h/g"}}`)
 	var goneDoc, keepDoc Document
 	for _, h := range []Hire{keep, gone} {
-		todo, err := s.PlanDocuments(h.ComeetID, DocumentLinks(h.Raw), time.Now())
+		todo, err := s.PlanDocuments(h.ComeetID, DocumentLinks(h.Raw), time.Now(), nil)
 		if err != nil || len(todo) != 1 {
 			t.Fatalf("plan %s: %v", h.ComeetID, err)
 		}
@@ -294,7 +294,7 @@ func TestDocumentPathRejectsUnsafeRecords(t *testing.T) {
 
 func TestPlanDocumentsUnknownHire(t *testing.T) {
 	s, _ := openTemp(t)
-	if _, err := s.PlanDocuments("nobody", []DocumentLink{{Key: "picture", Kind: KindPicture, URL: "https://h/p"}}, time.Now()); !errors.Is(err, ErrNotFound) {
+	if _, err := s.PlanDocuments("nobody", []DocumentLink{{Key: "picture", Kind: KindPicture, URL: "https://h/p"}}, time.Now(), nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("err = %v, want ErrNotFound", err)
 	}
 }
