@@ -364,15 +364,13 @@ func (t *ngrokTunnel) URL() string { return t.url }
 func (t *ngrokTunnel) Close() error {
 	t.closeOnce.Do(func() {
 		t.closing.Store(true)
-		if t.ln != nil {
-			t.closeListener(t.ln)
-			select {
-			case <-t.served:
-			case <-time.After(ngrokCloseStep):
-				t.log.Warn("public listener did not stop in time")
-			}
+		t.closeListener(t.ln)
+		t.stop() // also ends a close that the network held up
+		select {
+		case <-t.served:
+		case <-time.After(ngrokCloseStep):
+			t.log.Warn("public listener did not stop in time")
 		}
-		t.stop()
 	})
 	return nil
 }

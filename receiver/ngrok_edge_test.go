@@ -282,6 +282,7 @@ func TestNgrokEdgeCloseKeepsLocalListener(t *testing.T) {
 	if s := p.Current(); s.State != TunnelOff {
 		t.Errorf("state after close = %v, want off", s.State)
 	}
+	waitNoSessions(t, edge)
 	rep := SelfTest(ctx, online.URL, r.secret, r.rcv, edge.Client())
 	if rep.OK || rep.Step != StepTunnel {
 		t.Errorf("self-test on the closed public URL = %+v, want the tunnel step", rep)
@@ -330,5 +331,39 @@ func TestSelfTestThroughFakeEdge(t *testing.T) {
 	rep = SelfTest(ctx, online.URL, r.secret, other.rcv, edge.Client())
 	if rep.OK || rep.Step != StepReceiver {
 		t.Errorf("self-test answered by another receiver: %+v, want the receiver step", rep)
+	}
+}
+
+// Closing must not wait on a network that stopped answering: closing the
+// endpoint is a request to ngrok, held up here, and Close ends it by
+// disconnecting.
+func TestNgrokEdgeCloseWhenEdgeStopsAnswering(t *testing.T) {
+	r := newTunRig(t)
+	edge := newEdge(t)
+	tun, err := edgeExposer(t, edge)("tok-frozen", "").Expose(context.Background(), r.srv, func(TunnelStatus) {})
+	if err != nil {
+		t.Fatalf("Expose: %v", err)
+	}
+	edge.FreezeUnbind()
+	start := time.Now()
+	tun.Close()
+	if d := time.Since(start); d > 2*ngrokCloseStep {
+		t.Errorf("Close took %v with a stalled edge, want about %v", d, ngrokCloseStep)
+	}
+	waitNoSessions(t, edge)
+	if code := tunPost(t, http.DefaultClient, r.localURL+HookPath, tunSample(t), r.secret); code != http.StatusOK {
+		t.Errorf("local listener after Close: status %d, want 200", code)
+	}
+}
+
+// waitNoSessions polls until no agent is connected to edge.
+func waitNoSessions(t *testing.T, edge *fakeedge.Edge) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for edge.Sessions() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("agent still connected after Close")
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

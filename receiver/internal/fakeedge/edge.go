@@ -131,12 +131,14 @@ type Edge struct {
 	sessions map[*session]struct{}
 	routes   map[string]route // public host -> bound tunnel
 	auths    int
+	frozen   bool
 	closed   bool
 	wg       sync.WaitGroup
 }
 
 // session is one agent connection.
 type session struct {
+	done  chan struct{} // closed when the connection ends
 	conn  net.Conn
 	mux   muxado.TypedStreamSession
 	token string // the authtoken, once accepted; guarded by Edge.mu
@@ -236,6 +238,21 @@ func (e *Edge) Sessions() int {
 	return len(e.sessions)
 }
 
+// FreezeUnbind makes the edge stop answering requests to close an
+// endpoint while it keeps answering heartbeats, as a half-dead network
+// path can.
+func (e *Edge) FreezeUnbind() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.frozen = true
+}
+
+func (e *Edge) isFrozen() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.frozen
+}
+
 // DropSessions cuts every agent connection, as a network loss would.
 func (e *Edge) DropSessions() {
 	e.mu.Lock()
@@ -280,7 +297,7 @@ func (e *Edge) acceptAgents() {
 			return
 		}
 		mux := muxado.Server(c, &muxado.Config{})
-		s := &session{conn: c, mux: muxado.NewTypedStreamSession(mux)}
+		s := &session{conn: c, mux: muxado.NewTypedStreamSession(mux), done: make(chan struct{})}
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()
@@ -300,6 +317,7 @@ func (e *Edge) serveAgent(s *session) {
 	// started, so the edge sends none of its own.
 	hb := muxado.NewHeartbeat(s.mux, func(time.Duration, bool) {}, muxado.NewHeartbeatConfig())
 	defer func() {
+		close(s.done)
 		e.mu.Lock()
 		delete(e.sessions, s)
 		for host, r := range e.routes {
@@ -318,10 +336,16 @@ func (e *Edge) serveAgent(s *session) {
 		switch st.StreamType() {
 		case authReq:
 			go e.rpc(st, func(dec *json.Decoder) any { return e.auth(dec, s) })
+		case unbindReq:
+			go e.rpc(st, func(dec *json.Decoder) any {
+				if e.isFrozen() {
+					<-s.done // a half-dead edge: heartbeats answered, requests not
+					return nil
+				}
+				return e.unbind(dec, s)
+			})
 		case bindReq:
 			go e.rpc(st, func(dec *json.Decoder) any { return e.bind(dec, s) })
-		case unbindReq:
-			go e.rpc(st, func(dec *json.Decoder) any { return e.unbind(dec, s) })
 		default:
 			st.Close()
 		}
