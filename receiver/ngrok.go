@@ -81,23 +81,24 @@ func codeReason(code string) string {
 // disconnectReason says in a plain sentence why the connection to ngrok
 // is down while the SDK retries.
 func disconnectReason(err error) string {
-	const retrying = " Hirebell keeps retrying; the local address still works."
+	// The UI adds that Hirebell keeps retrying; say only why, and what still works.
+	const stillLocal = " The local address still works."
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError
 	var unknownCA x509.UnknownAuthorityError
 	switch {
 	case errors.As(err, &dnsErr):
-		return "No internet connection: ngrok's address cannot be looked up." + retrying
+		return "No internet connection: ngrok's address cannot be looked up." + stillLocal
 	case errors.As(err, &certErr), errors.As(err, &unknownCA):
-		return "ngrok's certificate could not be verified; a proxy or firewall may be intercepting the connection." + retrying
+		return "ngrok's certificate could not be verified; a proxy or firewall may be intercepting the connection." + stillLocal
 	case ngrokCode(err) != "":
-		return "ngrok refused the connection for now (" + ngrokCode(err) + ")." + retrying
+		return "ngrok refused the connection for now (" + ngrokCode(err) + ")." + stillLocal
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
-		return "Cannot reach ngrok: the network is down or a firewall blocks it." + retrying
+		return "Cannot reach ngrok: the network is down or a firewall blocks it." + stillLocal
 	}
-	return "The connection to ngrok was lost." + retrying
+	return "The connection to ngrok was lost." + stillLocal
 }
 
 // NormalizeDomain turns what a user may paste as the domain ("name.ngrok-free.app",

@@ -96,8 +96,8 @@ func TestDisconnectReason(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := disconnectReason(tt.err)
-			if !strings.Contains(got, tt.want) || !strings.Contains(got, "keeps retrying") {
-				t.Errorf("disconnectReason = %q, want %q and that it keeps retrying", got, tt.want)
+			if !strings.Contains(got, tt.want) || !strings.Contains(got, "local address still works") {
+				t.Errorf("disconnectReason = %q, want %q and that the local address works", got, tt.want)
 			}
 		})
 	}
