@@ -196,7 +196,10 @@ func (e *ngrokExposer) Expose(ctx context.Context, srv *http.Server, status func
 		if code := ngrokCode(err); code != "" {
 			return nil, &TunnelError{Code: code, Reason: codeReason(code)}
 		}
-		return nil, fmt.Errorf("start public url: %s", redact(err.Error(), e.token))
+		if strings.Contains(err.Error(), e.token) {
+			return nil, fmt.Errorf("start public url: %s", redact(err.Error(), e.token))
+		}
+		return nil, fmt.Errorf("start public url: %w", err)
 	}
 	t.ln = ln
 	t.url = strings.TrimSuffix(ln.URL().String(), "/")

@@ -84,9 +84,9 @@ type Exposer interface {
 	// Expose makes srv reachable from the internet. ctx bounds only the
 	// start-up: once Expose has returned, ending ctx does not stop the
 	// tunnel; Tunnel.Close does. While starting and afterwards, every
-	// state after TunnelConnecting (including TunnelOnline, before Expose
-	// returns) is reported through status, from one goroutine at a time;
-	// status must not block. Expose returns when the endpoint is online,
+	// state after TunnelConnecting, including TunnelOnline once the
+	// endpoint is up, is reported through status, from one goroutine at a
+	// time; status must not block. Expose returns when the endpoint is online,
 	// when ctx ends, or with a *TunnelError when the failure needs the
 	// user. It stops calling status once it returned an error or once
 	// Tunnel.Close has returned.
