@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"image/color"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,8 +29,9 @@ type hiresView struct {
 
 	// onUnseenChanged, when set, is called with the new count each time the
 	// number of unseen hires changes (after a reload or when a hire is
-	// opened). It is not called for the count found by newHiresView: read
-	// unseen() once after setting it.
+	// opened). Read unseen() once after setting it: the count found by
+	// newHiresView itself is not reported, unless that first load ran in
+	// the background (a large store), when it is reported as it lands.
 	onUnseenChanged func(n int)
 	// extraDetails, when set, adds a section (the documents) to the details
 	// of a hire, below the basics.
@@ -39,7 +41,10 @@ type hiresView struct {
 	selected   string          // comeet_id of the open hire, "" for none
 	seenLocal  map[string]bool // opened here; the store write may still be in flight
 	lastUnseen int
-	background sync.WaitGroup // MarkSeen writes in flight (tests wait on it)
+	background sync.WaitGroup // loads and MarkSeen writes in flight (tests wait on it)
+	loading    bool           // a background load is running
+	loadAgain  bool           // reload was called while it ran
+	expectRows int            // the store's size before the first load
 	// timeText formats a time, compact for the table or in full for the
 	// details (tests fix it, for golden files).
 	timeText func(t time.Time, compact bool) string
@@ -60,10 +65,14 @@ func newHiresView(st *store.Store, w fyne.Window) *hiresView {
 		seenLocal: make(map[string]bool),
 		timeText:  localTimeText,
 	}
+	if n, err := st.Count(); err == nil {
+		v.expectRows = n
+	}
 	v.details = newHireDetails(v)
 	v.build()
+	// Last: with a large store this starts the background load, which
+	// may then touch v at any time from the Fyne goroutine.
 	v.reload()
-	v.lastUnseen = v.model.unseen
 	return v
 }
 
@@ -90,16 +99,70 @@ func (v *hiresView) content() fyne.CanvasObject { return v.root }
 // unseen is how many stored hires nobody has opened yet.
 func (v *hiresView) unseen() int { return v.model.unseen }
 
+// hiresBackgroundRows is the store size from which reloads run off the
+// Fyne goroutine: reading 100,000 hires takes about a second.
+var hiresBackgroundRows = 5000
+
 // reload re-reads the hires from the store, keeping the sort, the search
-// and the open hire.
+// and the open hire. With a large store the reading and indexing run in
+// the background and the table changes when they are done; reloads asked
+// for meanwhile are folded into one more.
 func (v *hiresView) reload() {
-	hires, err := v.st.List()
+	if v.loading {
+		v.loadAgain = true
+		return
+	}
+	sort, terms := v.model.sort, v.model.terms
+	if max(len(v.model.rows), v.expectRows) < hiresBackgroundRows {
+		v.applyLoad(loadHireModel(v.st, sort, terms))
+		return
+	}
+	v.loading = true
+	v.refresh()
+	v.background.Add(1)
+	go func() {
+		defer v.background.Done()
+		m, err := loadHireModel(v.st, sort, terms)
+		fyne.Do(func() {
+			v.loading = false
+			v.applyLoad(m, err)
+			if v.loadAgain {
+				v.loadAgain = false
+				v.reload()
+			}
+		})
+	}()
+}
+
+// loadHireModel reads and indexes every hire. It touches no widget and no
+// state of the view, so it may run on any goroutine.
+func loadHireModel(st *store.Store, sort hireSort, terms []string) (*hireModel, error) {
+	hires, err := st.List()
+	if err != nil {
+		return nil, err
+	}
+	m := newHireModel()
+	m.sort, m.terms = sort, terms
+	m.load(hires)
+	return m, nil
+}
+
+// applyLoad puts a loaded model in place, on the Fyne goroutine.
+func (v *hiresView) applyLoad(m *hireModel, err error) {
 	if err != nil {
 		fyne.LogError("hires: list", err)
 		v.status.SetText("Could not read the hires")
 		return
 	}
-	v.model.load(hires, v.seenLocal)
+	m.markSeenIDs(v.seenLocal)
+	// The sort or search may have changed while the load ran.
+	if m.sort != v.model.sort || !slices.Equal(m.terms, v.model.terms) {
+		m.sort, m.terms = v.model.sort, v.model.terms
+		m.sortRows()
+		m.filter()
+	}
+	v.model = m
+	v.expectRows = 0
 	v.refresh()
 	v.syncDetails()
 	v.unseenChanged()
@@ -111,6 +174,8 @@ func (v *hiresView) refresh() {
 	total, shown := len(v.model.rows), len(v.model.visible)
 	v.status.SetText(hiresStatus(total, shown, v.model.unseen))
 	switch {
+	case total == 0 && v.loading:
+		v.message.showLoading()
 	case total == 0:
 		v.message.showEmpty()
 	case shown == 0:
@@ -455,6 +520,13 @@ func (m *hiresMessage) showEmpty() {
 	m.title.SetText("No hires yet")
 	m.body.SetText("Open Setup and copy the webhook URL and secret\n" +
 		"into Comeet's Integrations page. Each new hire will appear here.")
+	m.clear.Hide()
+	m.root.Show()
+}
+
+func (m *hiresMessage) showLoading() {
+	m.title.SetText("Loading hires…")
+	m.body.SetText("")
 	m.clear.Hide()
 	m.root.Show()
 }

@@ -487,6 +487,74 @@ func TestHiresReloadFollowsOpenHire(t *testing.T) {
 	}
 }
 
+func TestHiresReloadInBackground(t *testing.T) {
+	test.NewTempApp(t)
+	st := hvOpenStore(t)
+	for _, p := range sortFixture[:2] {
+		hvSaveMap(t, st, p)
+	}
+	w := test.NewTempWindow(t, nil)
+	v := newHiresView(st, w)
+	t.Cleanup(v.background.Wait)
+	w.SetContent(v.content())
+	hvBackgroundRows(t, 1) // as with a large store
+	var reported []int
+	v.onUnseenChanged = func(n int) { reported = append(reported, n) }
+	test.Tap(hvButton(t, w.Canvas().Content(), "Name"))
+	v.table.Select(widget.TableCellID{Row: 0, Col: 0}) // anna Zed, seen
+	test.Type(v.search, "a")
+
+	for _, p := range sortFixture[2:] {
+		hvSaveMap(t, st, p)
+	}
+	v.reload()
+	v.background.Wait()
+	want := []string{"anna Zed", "Bruno Adams", "carla Mendes", "david Ørn"}
+	if got := hvVisibleNames(v); !slices.Equal(got, want) {
+		t.Fatalf("after a background reload: %q, want %q", got, want)
+	}
+	if v.selected != "A" || v.unseen() != 3 || !slices.Equal(reported, []int{1, 3}) {
+		t.Errorf("selected %q, unseen %d, reported %v", v.selected, v.unseen(), reported)
+	}
+	if v.loading || v.status.Text != "4 hires · 3 new" {
+		t.Errorf("loading %v, status %q", v.loading, v.status.Text)
+	}
+}
+
+func TestHiresFirstLoadInBackground(t *testing.T) {
+	test.NewTempApp(t)
+	st := hvOpenStore(t)
+	seedHires(t, st, 300)
+	hvBackgroundRows(t, 100)
+	v := newHiresView(st, test.NewTempWindow(t, nil))
+	// The test driver runs fyne.Do at once on the loading goroutine, so
+	// nothing may touch the view until the load is done.
+	v.background.Wait()
+	hires, err := st.List()
+	if err != nil {
+		t.Fatal(err)
+	}
+	unseen := 0
+	for _, h := range hires {
+		if !h.Seen {
+			unseen++
+		}
+	}
+	if len(v.model.rows) != 300 || v.loading || v.unseen() != unseen {
+		t.Fatalf("%d rows, loading %v, unseen %d (want %d)", len(v.model.rows), v.loading, v.unseen(), unseen)
+	}
+	if want := hiresStatus(300, 300, unseen); v.status.Text != want {
+		t.Errorf("status %q, want %q", v.status.Text, want)
+	}
+}
+
+// hvBackgroundRows sets the background-load threshold for one test.
+func hvBackgroundRows(t *testing.T, n int) {
+	old := hiresBackgroundRows
+	hiresBackgroundRows = n
+	t.Cleanup(func() { hiresBackgroundRows = old })
+}
+
 func TestParseDateKey(t *testing.T) {
 	cases := []struct {
 		in   string
@@ -626,7 +694,7 @@ func TestHireModelMatchesReference(t *testing.T) {
 		}
 	}
 	m := newHireModel()
-	m.load(hires, nil)
+	m.load(hires)
 	for col := range numHireColumns {
 		for _, desc := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s desc=%v", hireColumnSpecs[col].title, desc), func(t *testing.T) {

@@ -183,15 +183,11 @@ func newHireModel() *hireModel {
 }
 
 // load replaces the rows with hires (newest first, as store.List gives
-// them), keeping the sort and the search. seen lists comeet_ids marked seen
-// in this session whose write may not have reached the store yet.
-func (m *hireModel) load(hires []store.Hire, seen map[string]bool) {
+// them), keeping the sort and the search.
+func (m *hireModel) load(hires []store.Hire) {
 	m.rows = slices.Grow(m.rows[:0], len(hires))
 	m.unseen = 0
 	for _, h := range hires {
-		if seen[h.ComeetID] {
-			h.Seen = true
-		}
 		if !h.Seen {
 			m.unseen++
 		}
@@ -432,6 +428,19 @@ func (m *hireModel) find(comeetID string) *hireRow {
 		}
 	}
 	return nil
+}
+
+// markSeenIDs marks seen the rows whose comeet_id is in ids: hires opened
+// in this session whose seen mark may not have reached the store yet.
+func (m *hireModel) markSeenIDs(ids map[string]bool) {
+	if len(ids) == 0 {
+		return
+	}
+	for i := range m.rows {
+		if r := &m.rows[i]; ids[r.hire.ComeetID] {
+			m.markSeen(r)
+		}
+	}
 }
 
 // markSeen marks a row seen and reports whether it was unseen.
