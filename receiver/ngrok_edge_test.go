@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -366,4 +367,51 @@ func waitNoSessions(t *testing.T, edge *fakeedge.Edge) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// After Close, nothing of the SDK may keep running except the heartbeat
+// goroutine that NGROK.md describes: it waits for its next tick (up to
+// 10 s) before it notices that the session is gone.
+func TestNgrokCloseLeavesOnlyTheHeartbeat(t *testing.T) {
+	r := newTunRig(t)
+	edge := newEdge(t)
+	tun, err := edgeExposer(t, edge)("tok-leak", "").Expose(context.Background(), r.srv, func(TunnelStatus) {})
+	if err != nil {
+		t.Fatalf("Expose: %v", err)
+	}
+	tun.Close()
+	edge.Close()
+
+	// Earlier tests (and -count) leave their own heartbeat goroutines, so
+	// any number of those is allowed, and nothing else.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var left []string
+		for _, g := range sdkGoroutines() {
+			if !strings.Contains(g, "(*Heartbeat).requester") {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d SDK goroutines still running after Close:\n%s", len(left), strings.Join(left, "\n\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// sdkGoroutines returns the stacks of goroutines running ngrok or muxado
+// code, other than the caller's.
+func sdkGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for i, g := range strings.Split(string(buf), "\n\n") {
+		if i > 0 && (strings.Contains(g, "golang.ngrok.com/") || strings.Contains(g, "fakeedge")) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
