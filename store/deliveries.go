@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -64,6 +65,7 @@ var maxDeliveries uint64 = MaxDeliveries
 
 func putDelivery(tx *bolt.Tx, d Delivery) error {
 	b := tx.Bucket(bucketDeliveries)
+	b.FillPercent = appendFill
 	seq, err := b.NextSequence()
 	if err != nil {
 		return err
@@ -79,11 +81,38 @@ func putDelivery(tx *bolt.Tx, d Delivery) error {
 		return err
 	}
 	// Prune as we go: a write every so often trims the oldest entries, so
-	// the log stays bounded without a background job.
-	if seq%128 == 0 {
+	// the log stays bounded without a background job. A quiet log (a few
+	// hires a month) would take years to reach the next multiple of 128,
+	// so an oldest entry past the age bound also triggers a prune.
+	if seq%128 == 0 || oldestExpired(b, d.Time) {
 		return pruneDeliveries(b, seq, d.Time)
 	}
 	return nil
+}
+
+// oldestExpired reports whether the first (oldest) entry is older than
+// MaxDeliveryAge at now. It reads only the entry's leading time field, so a
+// large kept body costs nothing.
+func oldestExpired(b *bolt.Bucket, now time.Time) bool {
+	_, v := b.Cursor().First()
+	t, ok := deliveryTime(v)
+	return ok && t.Before(now.Add(-MaxDeliveryAge))
+}
+
+// deliveryTime reads the "time" field that leads every encoded Delivery.
+func deliveryTime(v []byte) (time.Time, bool) {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return time.Time{}, false
+	}
+	if tok, err := dec.Token(); err != nil || tok != "time" {
+		return time.Time{}, false
+	}
+	var t time.Time
+	if err := dec.Decode(&t); err != nil {
+		return time.Time{}, false
+	}
+	return t, true
 }
 
 // pruneDeliveries drops entries beyond MaxDeliveries or older than
@@ -95,10 +124,7 @@ func pruneDeliveries(b *bolt.Bucket, last uint64, now time.Time) error {
 	c := b.Cursor()
 	for k, v := c.First(); k != nil; k, v = c.First() {
 		if last-binary.BigEndian.Uint64(k)+1 <= maxDeliveries {
-			var d struct {
-				Time time.Time `json:"time"`
-			}
-			if json.Unmarshal(v, &d) == nil && !d.Time.Before(cutoff) {
+			if t, ok := deliveryTime(v); ok && !t.Before(cutoff) {
 				return nil
 			}
 		}
@@ -137,6 +163,7 @@ func (s *Store) LogRejected(d Delivery) {
 // With problemsOnly, only attempts whose outcome is a problem are returned.
 func (s *Store) Deliveries(problemsOnly bool, limit int) ([]Delivery, error) {
 	var out []Delivery
+	cutoff := time.Now().Add(-MaxDeliveryAge)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDeliveries).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
@@ -146,6 +173,9 @@ func (s *Store) Deliveries(problemsOnly bool, limit int) ([]Delivery, error) {
 			}
 			if problemsOnly && !d.Outcome.Problem() {
 				continue
+			}
+			if d.Time.Before(cutoff) {
+				continue // past the bound, pruned at the next write
 			}
 			d.Seq = binary.BigEndian.Uint64(k)
 			out = append(out, d)
