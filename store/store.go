@@ -74,8 +74,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	path := filepath.Join(dir, FileName)
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:      opts.LockTimeout,
-		FreelistType: bolt.FreelistMapType,
+		Timeout:        opts.LockTimeout,
+		FreelistType:   bolt.FreelistMapType,
+		NoFreelistSync: true,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
@@ -155,6 +156,12 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 func (s *Store) writer() {
 	defer close(s.stopped)
 	batch := make([]writeReq, 0, maxBatch)
+	var (
+		released int           // writers released by the last commit
+		waiting  int           // writers already queued when it ended
+		ended    time.Time     // when it ended
+		took     time.Duration // how long it took
+	)
 	for {
 		select {
 		case req := <-s.writes:
@@ -170,16 +177,53 @@ func (s *Store) writer() {
 				}
 			}
 		}
-	drain:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-s.writes:
-				batch = append(batch, req)
-			default:
-				break drain
-			}
+		s.drain(&batch)
+		// Under load, the writers released by the last commit come back
+		// within a round trip. Without waiting for them they would miss
+		// this commit and wait a whole one, and the batches would settle
+		// into two halves taking turns. So when the last commit released
+		// several writers and ended moments ago, wait (at most as long as
+		// that commit took) until as many are queued as were active then.
+		// A lone hire on an idle store never waits.
+		if target := released + waiting; released > 1 && len(batch) < target && time.Since(ended) < took {
+			s.linger(&batch, target, ended.Add(min(took, maxLinger)))
 		}
+		start := time.Now()
 		s.commit(batch)
+		ended = time.Now()
+		released, waiting, took = len(batch), len(s.writes), ended.Sub(start)
+	}
+}
+
+// maxLinger bounds how long a commit waits for writers that are expected.
+const maxLinger = 5 * time.Millisecond
+
+// drain adds what is queued to the batch, without waiting.
+func (s *Store) drain(batch *[]writeReq) {
+	for len(*batch) < maxBatch {
+		select {
+		case req := <-s.writes:
+			*batch = append(*batch, req)
+		default:
+			return
+		}
+	}
+}
+
+// linger adds writes to the batch until it holds target, is full, the
+// deadline passes or the store is closing.
+func (s *Store) linger(batch *[]writeReq, target int, deadline time.Time) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	for len(*batch) < target && len(*batch) < maxBatch {
+		select {
+		case req := <-s.writes:
+			*batch = append(*batch, req)
+		case <-t.C:
+			return
+		case <-s.stop:
+			return
+		}
 	}
 }
 
@@ -230,6 +274,8 @@ func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
 		res = SaveResult{}
 		ids := tx.Bucket(bucketIDs)
 		hires := tx.Bucket(bucketHires)
+		payloads := tx.Bucket(bucketPayloads)
+		hires.FillPercent, payloads.FillPercent = appendFill, appendFill
 		rec := h
 		rec.ReceivedAt, rec.UpdatedAt, rec.Deliveries = now, now, 1
 		if key := ids.Get([]byte(h.ComeetID)); key != nil {
@@ -258,7 +304,7 @@ func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
 		if err := ids.Put([]byte(h.ComeetID), key); err != nil {
 			return err
 		}
-		if err := tx.Bucket(bucketPayloads).Put(key, h.Raw); err != nil {
+		if err := payloads.Put(key, h.Raw); err != nil {
 			return err
 		}
 		d.ComeetID = h.ComeetID
@@ -398,3 +444,8 @@ func seqKey(seq uint64) []byte {
 	binary.BigEndian.PutUint64(k[:], seq)
 	return k[:]
 }
+
+// appendFill is the fill percent for buckets keyed by a growing sequence:
+// new keys always go to the last page, so pages split full rather than
+// half full, and a commit writes fewer of them.
+const appendFill = 1.0
