@@ -1,0 +1,375 @@
+package receiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"hirebell/store"
+)
+
+// Load parameters: the issue's comparison is 16 concurrent senders of
+// unique signed hires of about 2.5 KB.
+const (
+	loadSenders  = 16
+	loadBodySize = 2500
+)
+
+// TestLoadComparison measures verified-and-stored hires per second of
+// Hirebell against a Go receiver that does nothing (the ceiling of the
+// HTTP stack on this machine) and against the Python peer written from
+// Comeet's documentation, with the same load in the same process. It is
+// opt-in because it takes CPU for a while:
+//
+//	HIREBELL_LOAD=1 go test -run TestLoadComparison -v ./receiver/
+//
+// HIREBELL_LOAD_SECONDS (default 2) is the length of one leg,
+// HIREBELL_LOAD_ROUNDS (default 3) how many interleaved rounds are run;
+// the median of each receiver's rounds is compared. HIREBELL_PEER points
+// at seed_receiver.py (default ../../shared/peers/seed_receiver.py).
+func TestLoadComparison(t *testing.T) {
+	if os.Getenv("HIREBELL_LOAD") != "1" {
+		t.Skip("set HIREBELL_LOAD=1 to run the throughput comparison")
+	}
+	legTime := time.Duration(envInt(t, "HIREBELL_LOAD_SECONDS", 2)) * time.Second
+	rounds := envInt(t, "HIREBELL_LOAD_ROUNDS", 3)
+	secret := []byte("load-test-secret-0123456789abcdef")
+	gen := newHireGen(t)
+
+	type target struct {
+		name  string
+		url   string
+		rates []float64
+		lat   []time.Duration
+		ok    int
+	}
+	targets := []*target{
+		{name: "null", url: "http://" + startNull(t) + HookPath},
+	}
+	st, hbAddr := startHirebell(t, secret)
+	targets = append(targets, &target{name: "hirebell", url: "http://" + hbAddr + HookPath})
+	if peerAddr, ok := startPeer(t, secret); ok {
+		targets = append(targets, &target{name: "peer", url: "http://" + peerAddr + HookPath})
+	}
+
+	client := &http.Client{Transport: &http.Transport{
+		MaxIdleConnsPerHost: loadSenders,
+		MaxConnsPerHost:     loadSenders,
+		DisableCompression:  true,
+	}, Timeout: 30 * time.Second}
+	defer client.CloseIdleConnections()
+
+	// Warm up: open the connections and let each receiver settle.
+	for _, tg := range targets {
+		if r := runLoad(client, tg.url, secret, gen, 200*time.Millisecond); r.failed > 0 {
+			t.Fatalf("%s: %d of %d warm-up requests failed: %v", tg.name, r.failed, r.ok+r.failed, r.firstErr)
+		} else {
+			tg.ok += r.ok
+		}
+	}
+
+	for round := range rounds {
+		// Rotate the order so that no receiver always runs first or last.
+		for i := range targets {
+			tg := targets[(i+round)%len(targets)]
+			r := runLoad(client, tg.url, secret, gen, legTime)
+			if r.failed > 0 {
+				t.Fatalf("%s round %d: %d of %d requests failed: %v", tg.name, round+1, r.failed, r.ok+r.failed, r.firstErr)
+			}
+			tg.ok += r.ok
+			tg.rates = append(tg.rates, r.rate())
+			tg.lat = append(tg.lat, r.latencies...)
+			t.Logf("round %d %-8s %6d hires in %v: %8.0f hires/s", round+1, tg.name, r.ok, r.elapsed.Round(time.Millisecond), r.rate())
+		}
+	}
+
+	med := map[string]float64{}
+	for _, tg := range targets {
+		med[tg.name] = median(tg.rates)
+		slices.Sort(tg.lat)
+		t.Logf("%-8s median %8.0f hires/s  (rounds %s)  latency p50 %v p99 %v",
+			tg.name, med[tg.name], fmtRates(tg.rates), pct(tg.lat, 50), pct(tg.lat, 99))
+	}
+
+	// Every hire Hirebell answered 200 is on disk.
+	if n, err := st.Count(); err != nil || n != targets[1].ok {
+		t.Errorf("Hirebell answered 200 for %d hires, the store holds %d (%v)", targets[1].ok, n, err)
+	}
+
+	vsNull := med["hirebell"] / med["null"]
+	t.Logf("hirebell/null = %.2fx (target >= 0.5x)", vsNull)
+	if vsNull < 0.5 {
+		t.Errorf("Hirebell reaches %.2fx of the null receiver, target 0.5x", vsNull)
+	}
+	if p, ok := med["peer"]; ok {
+		vsPeer := med["hirebell"] / p
+		t.Logf("hirebell/peer = %.2fx (target >= 3x)", vsPeer)
+		if vsPeer < 3 {
+			t.Errorf("Hirebell reaches %.2fx of the Python peer, target 3x", vsPeer)
+		}
+	}
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// hireGen makes unique hires of about loadBodySize bytes: the full sample
+// with a numbered comeet_id and a description padded to size.
+type hireGen struct {
+	prefix, suffix []byte
+	next           atomic.Uint64
+}
+
+func newHireGen(t *testing.T) *hireGen {
+	var m map[string]any
+	if err := json.Unmarshal(readSample(t, "sample-full.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	m["comeet_id"] = "\x00"
+	pos := m["position"].(map[string]any)
+	pos["description"] = ""
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pad := loadBodySize - len(b) - len("LOAD.123456")
+	if pad > 0 {
+		pos["description"] = "<p>" + strings.Repeat("Build the payments platform with us. ", pad/37+1)[:max(pad-7, 0)] + "</p>"
+	}
+	if b, err = json.Marshal(m); err != nil {
+		t.Fatal(err)
+	}
+	prefix, suffix, ok := bytes.Cut(b, []byte(`\u0000`))
+	if !ok {
+		t.Fatal("placeholder not found")
+	}
+	return &hireGen{prefix: prefix, suffix: suffix}
+}
+
+func (g *hireGen) body() []byte {
+	id := g.next.Add(1)
+	b := make([]byte, 0, len(g.prefix)+len(g.suffix)+24)
+	b = append(b, g.prefix...)
+	b = append(b, "LOAD."...)
+	b = strconv.AppendUint(b, id, 10)
+	return append(b, g.suffix...)
+}
+
+// loadResult is one leg of the comparison.
+type loadResult struct {
+	ok, failed int
+	firstErr   error
+	elapsed    time.Duration
+	latencies  []time.Duration
+}
+
+func (r loadResult) rate() float64 { return float64(r.ok) / r.elapsed.Seconds() }
+
+// runLoad sends unique signed hires from loadSenders goroutines for d and
+// counts the 200s. Signing is part of the senders' work, as for Comeet.
+func runLoad(client *http.Client, url string, secret []byte, gen *hireGen, d time.Duration) loadResult {
+	var (
+		mu  sync.Mutex
+		res loadResult
+		wg  sync.WaitGroup
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for range loadSenders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var ok, failed int
+			var firstErr error
+			lat := make([]time.Duration, 0, 1024)
+			for time.Now().Before(deadline) {
+				body := gen.body()
+				req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
+				if err != nil {
+					panic(err) // a fixed, valid URL
+				}
+				req.Header.Set(SignatureHeader, Sign(body, secret))
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				if err != nil {
+					failed++
+					if firstErr == nil {
+						firstErr = err
+					}
+					continue
+				}
+				lat = append(lat, time.Since(t0))
+				ok++
+			}
+			mu.Lock()
+			res.ok += ok
+			res.failed += failed
+			if res.firstErr == nil {
+				res.firstErr = firstErr
+			}
+			res.latencies = append(res.latencies, lat...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	res.elapsed = time.Since(start)
+	return res
+}
+
+// startNull serves a receiver that reads the body and answers 200,
+// verifying and storing nothing.
+func startNull(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusOK)
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// startHirebell serves the real Receiver through NewServer on a store in a
+// temporary folder, logging as the app does (to a discarded text log).
+func startHirebell(t *testing.T, secret []byte) (*store.Store, string) {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "data"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	rcv := New(Config{Store: st, Secret: func() []byte { return secret }, Logger: log})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := NewServer(rcv, log)
+	go srv.Serve(ln)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		st.Close()
+	})
+	return st, ln.Addr().String()
+}
+
+// startPeer runs seed_receiver.py on a free loopback port. It reports
+// false (and says why) when python3 or the script is missing.
+func startPeer(t *testing.T, secret []byte) (string, bool) {
+	t.Helper()
+	script := os.Getenv("HIREBELL_PEER")
+	if script == "" {
+		script = filepath.Join("..", "..", "shared", "peers", "seed_receiver.py")
+	}
+	if _, err := os.Stat(script); err != nil {
+		t.Logf("peer leg skipped: %v (set HIREBELL_PEER)", err)
+		return "", false
+	}
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Logf("peer leg skipped: %v", err)
+		return "", false
+	}
+	// Find a free port; the peer binds it a moment later.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+
+	var stderr bytes.Buffer
+	cmd := exec.Command(python, script, strconv.Itoa(port), string(secret), filepath.Join(t.TempDir(), "peer.db"))
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start peer: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		<-exited
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return addr, true
+		}
+		select {
+		case <-exited:
+			t.Fatalf("peer exited: %s", stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("peer not listening on %s after 10s: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func pct(sorted []time.Duration, p int) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[(len(sorted)-1)*p/100].Round(10 * time.Microsecond)
+}
+
+func fmtRates(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strconv.FormatFloat(x, 'f', 0, 64)
+	}
+	return strings.Join(parts, " ")
+}
