@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -79,18 +80,18 @@ func newHiresView(st *store.Store, w fyne.Window) *hiresView {
 func (v *hiresView) build() {
 	v.table = v.newTable()
 	v.search = widget.NewEntry()
-	v.search.SetPlaceHolder("Search name, email, position, department, manager")
+	v.search.SetPlaceHolder("Search by name, email, position, department or manager")
 	v.search.OnChanged = v.setQuery
 	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), func() { v.search.SetText("") })
 	clear.Importance = widget.LowImportance
 	v.search.ActionItem = clear
 	v.status = widget.NewLabel("")
+	v.status.SizeName = theme.SizeNameCaptionText
 	v.message = newHiresMessage(func() { v.search.SetText("") })
 
-	top := container.NewBorder(nil, nil, nil, v.status, v.search)
-	list := container.NewBorder(top, nil, nil, nil, container.NewStack(v.table, v.message.root))
+	list := container.NewBorder(v.search, v.status, nil, nil, container.NewStack(v.table, v.message.root))
 	split := container.NewHSplit(list, v.details.content())
-	split.Offset = 0.7
+	split.Offset = 0.72
 	v.root = split
 }
 
@@ -521,21 +522,27 @@ func (m *hiresMessage) showEmpty() {
 	m.body.SetText("Open Setup and copy the webhook URL and secret\n" +
 		"into Comeet's Integrations page. Each new hire will appear here.")
 	m.clear.Hide()
-	m.root.Show()
+	m.show()
 }
 
 func (m *hiresMessage) showLoading() {
 	m.title.SetText("Loading hires…")
 	m.body.SetText("")
 	m.clear.Hide()
-	m.root.Show()
+	m.show()
 }
 
 func (m *hiresMessage) showNoMatch(query string) {
 	m.title.SetText("No matches")
-	m.body.SetText(fmt.Sprintf("No hire matches “%s”.", query))
+	m.body.SetText(fmt.Sprintf("No hire matches “%s”.", truncateRunes(strings.TrimSpace(query), 40)))
 	m.clear.Show()
+	m.show()
+}
+
+// show lays the message out again: its size follows the text.
+func (m *hiresMessage) show() {
 	m.root.Show()
+	m.root.Refresh()
 }
 
 func (m *hiresMessage) hide() { m.root.Hide() }

@@ -29,13 +29,13 @@ type hireColumnSpec struct {
 }
 
 var hireColumnSpecs = [numHireColumns]hireColumnSpec{
-	colName:       {"Name", 180},
-	colPosition:   {"Position", 150},
-	colDepartment: {"Department", 120},
+	colName:       {"Name", 170},
+	colPosition:   {"Position", 145},
+	colDepartment: {"Department", 115},
 	colStart:      {"Start date", 96},
 	colHired:      {"Hired", 96},
-	colManager:    {"Hiring manager", 140},
-	colReceived:   {"Received", 116},
+	colManager:    {"Hiring manager", 135},
+	colReceived:   {"Received", 110},
 }
 
 // Sort ranks: whatever the direction, real values come first, then values
