@@ -23,6 +23,18 @@ func hvOpenSample(t *testing.T, sample string) (*hiresView, fyne.Window, store.H
 	return v, w, h
 }
 
+// hvOpenID opens the hire with comeetID as a click on its row would.
+func hvOpenID(t *testing.T, v *hiresView, comeetID string) {
+	t.Helper()
+	for i := range v.model.visible {
+		if v.model.at(i).hire.ComeetID == comeetID {
+			v.table.Select(widget.TableCellID{Row: i, Col: 0})
+			return
+		}
+	}
+	t.Fatalf("no row for %s", comeetID)
+}
+
 // hvDetailRows is the details pane as "key = value" lines, so tests can
 // check that a value sits beside its key.
 func hvDetailRows(v *hiresView) []string {
@@ -101,9 +113,16 @@ func TestDetailsShowEveryField(t *testing.T) {
 			"Recruiter = 李 小龍", "Hiring manager = Zoë Ñúñez", "Source = Référence été 🚀 (Referrer: Compensated)"}, nil},
 		{"tricky-recruit-id.json", []string{"Comeet ID = J9.10", "Recruit ID = 52.0E", "Recruit ID = 9.12"}, nil},
 	}
+	test.NewTempApp(t)
+	st := hvOpenStore(t)
+	ids := map[string]string{}
+	for _, tc := range cases {
+		ids[tc.sample] = hvSaveSample(t, st, tc.sample).ComeetID
+	}
+	v, _ := hvNewView(t, st)
 	for _, tc := range cases {
 		t.Run(tc.sample, func(t *testing.T) {
-			v, _, _ := hvOpenSample(t, tc.sample)
+			hvOpenID(t, v, ids[tc.sample])
 			rows := hvDetailRows(v)
 			texts := hvTexts(v.details.content())
 			for _, want := range tc.want {
@@ -153,9 +172,9 @@ func TestDetailsCopyButtons(t *testing.T) {
 		{"recruiter email", "noa.levi@company.example"},
 		{"comeet id", "A1.5C"},
 	}
+	v, _, _ := hvOpenSample(t, "sample-full.json")
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v, _, _ := hvOpenSample(t, "sample-full.json")
 			b := hvCopyButtonFor(t, v, tc.value)
 			fyne.CurrentApp().Clipboard().SetContent("")
 			test.Tap(b)

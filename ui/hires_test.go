@@ -199,9 +199,9 @@ func TestHiresSortEachColumnBothWays(t *testing.T) {
 		{"Hiring manager", []string{d, b, a, c}, []string{a, d, b, c}},
 		{"Received", []string{a, b, c, d}, []string{d, c, b, a}},
 	}
+	v, w, _ := hvSortFixture(t)
 	for _, tc := range cases {
 		t.Run(tc.header, func(t *testing.T) {
-			v, w, _ := hvSortFixture(t)
 			if tc.header != "Received" {
 				hvAssertIcon(t, hvButton(t, w.Canvas().Content(), tc.header), nil)
 			}
@@ -266,9 +266,10 @@ func TestHiresSearch(t *testing.T) {
 		{"words in any field order", "  zed   designer ", []string{"anna Zed"}},
 		{"no match", "zzz", nil},
 	}
+	v, w, _ := hvSortFixture(t)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v, w, _ := hvSortFixture(t)
+			v.search.SetText("")
 			test.Type(v.search, tc.query)
 			if got := hvVisibleNames(v); !slices.Equal(got, tc.want) {
 				t.Fatalf("got %q, want %q", got, tc.want)
