@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,8 @@ func TestLoadComparison(t *testing.T) {
 	rounds := envInt(t, "HIREBELL_LOAD_ROUNDS", 3)
 	secret := []byte("load-test-secret-0123456789abcdef")
 	gen := newHireGen(t)
+	t.Logf("%d senders, unique signed hires of %d bytes, %v per leg, %d rounds, GOMAXPROCS %d",
+		loadSenders, len(gen.body()), legTime, rounds, runtime.GOMAXPROCS(0))
 
 	type target struct {
 		name  string

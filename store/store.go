@@ -156,12 +156,6 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 func (s *Store) writer() {
 	defer close(s.stopped)
 	batch := make([]writeReq, 0, maxBatch)
-	var (
-		released int           // writers released by the last commit
-		waiting  int           // writers already queued when it ended
-		ended    time.Time     // when it ended
-		took     time.Duration // how long it took
-	)
 	for {
 		select {
 		case req := <-s.writes:
@@ -177,53 +171,16 @@ func (s *Store) writer() {
 				}
 			}
 		}
-		s.drain(&batch)
-		// Under load, the writers released by the last commit come back
-		// within a round trip. Without waiting for them they would miss
-		// this commit and wait a whole one, and the batches would settle
-		// into two halves taking turns. So when the last commit released
-		// several writers and ended moments ago, wait (at most as long as
-		// that commit took) until as many are queued as were active then.
-		// A lone hire on an idle store never waits.
-		if target := released + waiting; released > 1 && len(batch) < target && time.Since(ended) < took {
-			s.linger(&batch, target, ended.Add(min(took, maxLinger)))
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case req := <-s.writes:
+				batch = append(batch, req)
+			default:
+				break drain
+			}
 		}
-		start := time.Now()
 		s.commit(batch)
-		ended = time.Now()
-		released, waiting, took = len(batch), len(s.writes), ended.Sub(start)
-	}
-}
-
-// maxLinger bounds how long a commit waits for writers that are expected.
-const maxLinger = 5 * time.Millisecond
-
-// drain adds what is queued to the batch, without waiting.
-func (s *Store) drain(batch *[]writeReq) {
-	for len(*batch) < maxBatch {
-		select {
-		case req := <-s.writes:
-			*batch = append(*batch, req)
-		default:
-			return
-		}
-	}
-}
-
-// linger adds writes to the batch until it holds target, is full, the
-// deadline passes or the store is closing.
-func (s *Store) linger(batch *[]writeReq, target int, deadline time.Time) {
-	t := time.NewTimer(time.Until(deadline))
-	defer t.Stop()
-	for len(*batch) < target && len(*batch) < maxBatch {
-		select {
-		case req := <-s.writes:
-			*batch = append(*batch, req)
-		case <-t.C:
-			return
-		case <-s.stop:
-			return
-		}
 	}
 }
 
