@@ -740,3 +740,27 @@ func BenchmarkIntake(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkRejectForged measures a forged delivery: it must cost a MAC,
+// not a transaction (the attempt is logged in the background).
+func BenchmarkRejectForged(b *testing.B) {
+	st, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	secret := []byte(testSecret)
+	rcv := New(Config{Store: st, Secret: func() []byte { return secret }, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	body := readSample(b, "sample-full.json")
+	forged := Sign(body, []byte("not the secret"))
+	b.ReportAllocs()
+	for b.Loop() {
+		req := httptest.NewRequest(http.MethodPost, HookPath, bytes.NewReader(body))
+		req.Header.Set(SignatureHeader, forged)
+		w := httptest.NewRecorder()
+		rcv.ServeHTTP(w, req)
+		if w.Code != http.StatusUnauthorized {
+			b.Fatalf("status %d", w.Code)
+		}
+	}
+}
