@@ -119,7 +119,7 @@ func remoteHost(remote string) string {
 }
 
 func (f *Finding) message() string {
-	n, were := fmt.Sprintf("%d deliveries in a row", f.Count), "were"
+	n, were := fmt.Sprintf("%d deliveries", f.Count), "were"
 	if f.Count == 1 {
 		n, were = "1 delivery", "was"
 	}
@@ -159,12 +159,27 @@ func (s *Store) HireNames() (map[string]string, error) {
 	return names, err
 }
 
-// WriteLog prints deliveries (newest first) for a terminal: the diagnosis
-// first, then one line per attempt with its time, source address, outcome,
-// HTTP status and the hire's name (from names, by comeet_id) or comeet_id.
-// Text from the network is stripped of control characters, so a crafted
-// name cannot drive the terminal.
-func WriteLog(w io.Writer, ds []Delivery, names map[string]string) error {
+// PrintLog writes the whole delivery log for a terminal (see WriteLog); it
+// is what `hirebell log [--problems]` prints.
+func (s *Store) PrintLog(w io.Writer, problemsOnly bool) error {
+	ds, err := s.Deliveries(false, 0)
+	if err != nil {
+		return fmt.Errorf("read the delivery log: %w", err)
+	}
+	names, err := s.HireNames()
+	if err != nil {
+		return fmt.Errorf("read hire names: %w", err)
+	}
+	return WriteLog(w, ds, names, problemsOnly)
+}
+
+// WriteLog prints a delivery log (all of it, newest first, as Deliveries
+// returns it) for a terminal: the diagnosis first, then one line per attempt
+// (only the problems with problemsOnly) with its time, source address,
+// outcome, HTTP status and the hire's name (from names, by comeet_id) or
+// comeet_id. Text from the network is stripped of control characters, so a
+// crafted name cannot drive the terminal.
+func WriteLog(w io.Writer, ds []Delivery, names map[string]string, problemsOnly bool) error {
 	if len(ds) == 0 {
 		_, err := fmt.Fprintln(w, "No deliveries yet.")
 		return err
@@ -177,6 +192,19 @@ func WriteLog(w io.Writer, ds []Delivery, names map[string]string) error {
 	}
 	if len(findings) > 0 {
 		fmt.Fprintln(w)
+	}
+	if problemsOnly {
+		var problems []Delivery
+		for _, d := range ds {
+			if d.Outcome.Problem() {
+				problems = append(problems, d)
+			}
+		}
+		if len(problems) == 0 {
+			_, err := fmt.Fprintf(w, "No problems among the %d deliveries.\n", len(ds))
+			return err
+		}
+		ds = problems
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tFROM\tOUTCOME\tSTATUS\tHIRE\tNOTE")

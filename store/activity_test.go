@@ -55,7 +55,7 @@ func TestDiagnose(t *testing.T) {
 		{"run of bad signatures", []Delivery{
 			d(5, OutcomeBadSignature, "1.2.3.4:5"), d(4, OutcomeBadSignature, "1.2.3.4:6"), d(3, OutcomeBadSignature, "1.2.3.4:7"),
 			d(2, OutcomeStored, "1.2.3.4:8"),
-		}, []string{"bad_signature:3"}, []string{"3 deliveries in a row", "The secret in Comeet does not match; copy it again from Setup"}},
+		}, []string{"bad_signature:3"}, []string{"3 deliveries were", "The secret in Comeet does not match; copy it again from Setup"}},
 		{"fixed problems are not reported", []Delivery{
 			d(5, OutcomeStored, "a:1"), d(4, OutcomeBadSignature, "a:1"), d(3, OutcomeBadSignature, "a:1"),
 		}, nil, nil},
@@ -103,12 +103,12 @@ func TestWriteLog(t *testing.T) {
 		{Time: now.Add(-3 * time.Minute), Remote: "203.0.113.5:443", Outcome: OutcomeStored, Status: 200, ComeetID: "GONE"},
 	}
 	var b bytes.Buffer
-	if err := WriteLog(&b, ds, map[string]string{"A1": "Maya \x1b[31mOkafor\tX"}); err != nil {
+	if err := WriteLog(&b, ds, map[string]string{"A1": "Maya \x1b[31mOkafor\tX"}, false); err != nil {
 		t.Fatal(err)
 	}
 	out := b.String()
 	for _, want := range []string{
-		"! 3 deliveries in a row were refused", "copy it again from Setup",
+		"! 3 deliveries were refused", "copy it again from Setup",
 		"TIME", "Bad signature", "+2 more", "Not a hire", "body kept (7 bytes)",
 		"Maya [31mOkafor X", "GONE", "203.0.113.5:443",
 	} {
@@ -120,9 +120,37 @@ func TestWriteLog(t *testing.T) {
 		t.Errorf("escape character reached the terminal:\n%q", out)
 	}
 	b.Reset()
-	WriteLog(&b, nil, nil)
+	WriteLog(&b, ds, nil, true)
+	if out := b.String(); !strings.Contains(out, "Bad signature") || strings.Contains(out, "Stored") || !strings.Contains(out, "copy it again") {
+		t.Errorf("problems only printed:\n%s", out)
+	}
+	b.Reset()
+	WriteLog(&b, ds[2:], nil, true)
+	if out := b.String(); out != "No problems among the 2 deliveries.\n" {
+		t.Errorf("no problems printed %q", out)
+	}
+	b.Reset()
+	WriteLog(&b, nil, nil, false)
 	if b.String() != "No deliveries yet.\n" {
 		t.Errorf("empty log printed %q", b.String())
+	}
+}
+
+func TestPrintLog(t *testing.T) {
+	s, _ := openTemp(t)
+	mustSave(t, s, hireFor(t, "P1"))
+	if err := s.RecordDelivery(Delivery{Remote: "198.51.100.7:1", Outcome: OutcomeNotAHire, Status: 400, Body: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := s.PrintLog(&b, false); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"First P1", "Stored", "Not a hire", "198.51.100.7:1", "View raw"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
 
