@@ -58,6 +58,8 @@ type hiresView struct {
 	root    fyne.CanvasObject
 }
 
+// newHiresView builds the view and loads the hires; w is the window its
+// dialogs belong to.
 func newHiresView(st *store.Store, w fyne.Window) *hiresView {
 	v := &hiresView{
 		st:        st,
@@ -82,9 +84,9 @@ func (v *hiresView) build() {
 	v.search = widget.NewEntry()
 	v.search.SetPlaceHolder("Search by name, email, position, department or manager")
 	v.search.OnChanged = v.setQuery
-	clear := widget.NewButtonWithIcon("", theme.ContentClearIcon(), func() { v.search.SetText("") })
-	clear.Importance = widget.LowImportance
-	v.search.ActionItem = clear
+	clearSearch := widget.NewButtonWithIcon("", theme.ContentClearIcon(), func() { v.search.SetText("") })
+	clearSearch.Importance = widget.LowImportance
+	v.search.ActionItem = clearSearch
 	v.status = widget.NewLabel("")
 	v.status.SizeName = theme.SizeNameCaptionText
 	v.message = newHiresMessage(func() { v.search.SetText("") })
@@ -172,8 +174,8 @@ func (v *hiresView) applyLoad(m *hireModel, err error) {
 // refresh redraws the table, the status line and the empty-state message.
 func (v *hiresView) refresh() {
 	v.table.Refresh()
+	v.updateStatus()
 	total, shown := len(v.model.rows), len(v.model.visible)
-	v.status.SetText(hiresStatus(total, shown, v.model.unseen))
 	switch {
 	case total == 0 && v.loading:
 		v.message.showLoading()
@@ -186,6 +188,11 @@ func (v *hiresView) refresh() {
 	}
 }
 
+func (v *hiresView) updateStatus() {
+	v.status.SetText(hiresStatus(len(v.model.rows), len(v.model.visible), v.model.unseen))
+}
+
+// hiresStatus is the footer: "12 hires · 3 new", "2 of 12 hires".
 func hiresStatus(total, shown, unseen int) string {
 	s := plural(total, "hire", "hires")
 	if shown != total {
@@ -244,7 +251,7 @@ func (v *hiresView) open(i int) {
 	if v.model.markSeen(r) {
 		v.persistSeen(r.hire.ComeetID)
 		v.unseenChanged()
-		v.status.SetText(hiresStatus(len(v.model.rows), len(v.model.visible), v.model.unseen))
+		v.updateStatus()
 	}
 	v.table.Refresh()
 }
