@@ -124,8 +124,8 @@ func (f *Finding) message() string {
 		n, were = "1 delivery", "was"
 	}
 	when := "at " + f.Last.Local().Format("Jan 2 15:04")
-	if f.Count > 1 {
-		when = "from " + f.First.Local().Format("Jan 2 15:04") + " to " + f.Last.Local().Format("Jan 2 15:04")
+	if first := f.First.Local().Format("Jan 2 15:04"); f.Count > 1 && first != f.Last.Local().Format("Jan 2 15:04") {
+		when = "from " + first + " to " + f.Last.Local().Format("Jan 2 15:04")
 	}
 	strangers := ""
 	if f.Sources > 3 {

@@ -92,7 +92,7 @@ func (v *activityView) reload() {
 	all, err := v.st.Deliveries(false, 0)
 	if err != nil {
 		fyne.LogError("activity: read the delivery log", err)
-		v.setBanner([]string{"The delivery log could not be read: " + err.Error()})
+		v.setBanner([]bannerMsg{{"The delivery log could not be read: " + err.Error(), true}})
 		return
 	}
 	names, err := v.st.HireNames()
@@ -110,9 +110,10 @@ func (v *activityView) reload() {
 			}
 		}
 	}
-	var msgs []string
+	var msgs []bannerMsg
 	for _, f := range store.Diagnose(all) {
-		msgs = append(msgs, f.Message)
+		urgent := f.Outcome == store.OutcomeBadSignature || f.Outcome == store.OutcomeMissingSignature || f.Outcome == store.OutcomeStoreError
+		msgs = append(msgs, bannerMsg{f.Message, urgent})
 	}
 	v.setBanner(msgs)
 	switch {
@@ -129,14 +130,25 @@ func (v *activityView) reload() {
 	v.table.Refresh()
 }
 
+// bannerMsg is one line of the diagnosis; urgent ones (hires refused or
+// not saved) are shown as errors, the rest as warnings.
+type bannerMsg struct {
+	text   string
+	urgent bool
+}
+
 // setBanner shows the diagnosis above the table, or nothing.
-func (v *activityView) setBanner(msgs []string) {
+func (v *activityView) setBanner(msgs []bannerMsg) {
 	var objs []fyne.CanvasObject
 	for _, m := range msgs {
-		l := widget.NewLabel(m)
+		l := widget.NewLabel(m.text)
 		l.Wrapping = fyne.TextWrapWord
-		l.Importance = widget.DangerImportance
-		objs = append(objs, container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), nil, l))
+		l.Importance = widget.WarningImportance
+		icon := theme.WarningIcon()
+		if m.urgent {
+			l.Importance, icon = widget.DangerImportance, theme.ErrorIcon()
+		}
+		objs = append(objs, container.NewBorder(nil, nil, widget.NewIcon(icon), nil, l))
 	}
 	v.banner.Objects = objs
 	v.banner.Refresh()
@@ -243,7 +255,13 @@ func (v *activityView) showRaw(d store.Delivery) {
 	entry.TextStyle = fyne.TextStyle{Monospace: true}
 	entry.Wrapping = fyne.TextWrapOff
 	entry.SetText(text)
-	entry.Disable() // read-only
+	// Read-only, yet readable and selectable (a disabled entry greys the
+	// text out): any edit is undone at once.
+	entry.OnChanged = func(s string) {
+		if s != text {
+			entry.SetText(text)
+		}
+	}
 
 	full := string(d.Body)
 	copyBtn := widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {

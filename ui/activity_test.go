@@ -201,8 +201,12 @@ func TestActivityViewRaw(t *testing.T) {
 		t.Fatalf("%d entries in the dialog", len(entries))
 	}
 	e := entries[0]
-	if e.Text != `{"hello":"world"}` || !e.Disabled() || !e.TextStyle.Monospace || !e.MultiLine {
-		t.Errorf("raw view: text %q disabled %v monospace %v multiline %v", e.Text, e.Disabled(), e.TextStyle.Monospace, e.MultiLine)
+	if e.Text != `{"hello":"world"}` || !e.TextStyle.Monospace || !e.MultiLine {
+		t.Errorf("raw view: text %q monospace %v multiline %v", e.Text, e.TextStyle.Monospace, e.MultiLine)
+	}
+	test.Type(e, "edit")
+	if e.Text != `{"hello":"world"}` {
+		t.Errorf("the raw view was edited: %q", e.Text)
 	}
 	test.Tap(dsButtons(top, "Copy")[0])
 	if got := fyne.CurrentApp().Clipboard().Content(); got != `{"hello":"world"}` {
