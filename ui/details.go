@@ -90,7 +90,7 @@ func (d *hireDetails) setBody(objs ...fyne.CanvasObject) {
 func (d *hireDetails) header(h store.Hire) fyne.CanvasObject {
 	name := h.Name()
 	if name == "" {
-		name = "(no name)"
+		name = noName
 	}
 	title := widget.NewLabelWithStyle(name, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	title.SizeName = theme.SizeNameSubHeadingText

@@ -626,6 +626,12 @@ func TestHiresEmptyGolden(t *testing.T) {
 // hvReferenceOrder sorts rows the slow, obvious way: a stable sort of the
 // list order with empties (then dates that are not dates) last.
 func hvReferenceOrder(rows []hireRow, col hireColumn, desc bool) []int {
+	cell := func(r *hireRow) string {
+		if col == colName {
+			return r.name // the cell shows a stand-in for no name
+		}
+		return r.text(col)
+	}
 	class := func(r *hireRow) int8 {
 		switch col {
 		case colStart:
@@ -635,7 +641,7 @@ func hvReferenceOrder(rows []hireRow, col hireColumn, desc bool) []int {
 		case colReceived:
 			return rankValue
 		}
-		if strings.ToLower(r.text(col)) == "" {
+		if cell(r) == "" {
 			return rankEmpty
 		}
 		return rankValue
@@ -651,7 +657,7 @@ func hvReferenceOrder(rows []hireRow, col hireColumn, desc bool) []int {
 			}
 			return strings.Compare(strings.ToLower(a.text(col)), strings.ToLower(b.text(col)))
 		}
-		return strings.Compare(strings.ToLower(a.text(col)), strings.ToLower(b.text(col)))
+		return strings.Compare(strings.ToLower(cell(a)), strings.ToLower(cell(b)))
 	}
 	idx := make([]int, len(rows))
 	for i := range idx {
@@ -683,6 +689,7 @@ func cmpInt(a, b int) int {
 
 func TestHireModelMatchesReference(t *testing.T) {
 	hires := hvGenHires(3000)
+	hires[5].FirstName, hires[5].LastName = "", ""
 	odd := []string{"", "soon", "2026-11-28T10:00:00Z", "2026-11-28", "TBD", "tbd", "2026-02-30", "Q1 2027"}
 	for i := range hires {
 		if i%7 == 0 {
@@ -730,4 +737,14 @@ func TestHireModelMatchesReference(t *testing.T) {
 			t.Fatalf("got %d rows, want %d", len(m.visible), len(want))
 		}
 	})
+}
+
+func TestHiresNoNameCell(t *testing.T) {
+	test.NewTempApp(t)
+	st := hvOpenStore(t)
+	hvSaveSample(t, st, "tricky-nulls-everywhere.json")
+	v, _ := hvNewView(t, st)
+	if got := hvCell(v, 0).label.Text; got != "(no name)" {
+		t.Errorf("name cell %q", got)
+	}
 }

@@ -119,11 +119,17 @@ func newHireRow(h store.Hire) hireRow {
 	}
 }
 
+// noName stands in for a hire whose payload has no name at all.
+const noName = "(no name)"
+
 // text is the cell's text as shown in the table (Received is formatted by
 // the view).
 func (r *hireRow) text(c hireColumn) string {
 	switch c {
 	case colName:
+		if r.name == "" {
+			return noName
+		}
 		return r.name
 	case colPosition:
 		return r.hire.Position
