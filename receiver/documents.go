@@ -346,6 +346,12 @@ func (f *Fetcher) fetch(d store.Document) {
 			return // closing: stays pending for Resume
 		}
 		if !res.retry || n >= f.opts.MaxAttempts || !time.Now().Add(backoff).Before(d.ValidUntil) {
+			if f.replanned(d) {
+				// A redelivery brought a fresh link while this one
+				// failed: start over with it.
+				n, backoff = 0, f.opts.Backoff
+				continue
+			}
 			d.Status, d.Reason = store.DocFailed, res.reason
 			f.record(d)
 			return
@@ -378,6 +384,13 @@ func (f *Fetcher) current(d store.Document) (store.Document, string, bool) {
 		}
 	}
 	return cur, "", true
+}
+
+// replanned reports whether d was planned again (by a redelivery) since
+// its record was read.
+func (f *Fetcher) replanned(d store.Document) bool {
+	cur, err := f.st.Document(d.HireSeq, d.Index)
+	return err == nil && cur.Status == store.DocPending && cur.ValidUntil.After(d.ValidUntil)
 }
 
 // record stores d's outcome; if its hire was deleted meanwhile, its file is

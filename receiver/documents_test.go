@@ -656,3 +656,71 @@ func TestDeleteDuringDownload(t *testing.T) {
 		t.Errorf("a deleted hire's download left %q", left)
 	}
 }
+
+// A redelivery while a download is failing brings a fresh link; the
+// download goes on with it instead of recording the old link's failure.
+func TestRedeliveryDuringDownloadUsesFreshLink(t *testing.T) {
+	st, _ := openDocStore(t)
+	oldStarted := make(chan struct{})
+	failOld := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			close(oldStarted)
+			<-failOld
+			w.WriteHeader(http.StatusForbidden) // the old link expired
+			return
+		}
+		w.Write(content(r.URL.Path))
+	}))
+	defer srv.Close()
+	f := newTestFetcher(t, st, FetchOptions{AllowHTTP: true})
+	first := saveHire(t, st, hirePayload(t, "R.1", srv.URL+"/old", ""))
+	f.Enqueue(first)
+	<-oldStarted
+	// Comeet sends the hire again, with a fresh link, planned at once.
+	second := saveHire(t, st, hirePayload(t, "R.1", srv.URL+"/fresh", ""))
+	if _, err := st.PlanDocuments("R.1", store.DocumentLinks(second.Raw), second.UpdatedAt.Add(time.Second), nil); err != nil {
+		t.Fatal(err)
+	}
+	close(failOld)
+	d := waitDocs(t, st, "R.1", 1)[0]
+	checkSaved(t, st, d, content("/fresh"))
+}
+
+// BenchmarkFetchDocument measures one hire with one 1 MB document, from
+// Enqueue to the recorded checksum, over loopback.
+func BenchmarkFetchDocument(b *testing.B) {
+	dir := filepath.Join(b.TempDir(), "data")
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	body := bytes.Repeat([]byte("0123456789abcdef"), 1<<16)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body) }))
+	defer srv.Close()
+	f := NewFetcher(st, FetchOptions{AllowHTTP: true}, slog.New(slog.DiscardHandler))
+	defer f.Close()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		i++
+		id := fmt.Sprintf("B.%d", i)
+		h, _ := store.DecodeHire(hirePayload(b, id, srv.URL+"/cv", ""))
+		res, err := st.SaveHire(h, store.Delivery{Status: 200})
+		if err != nil {
+			b.Fatal(err)
+		}
+		changed := st.DocumentsChanged()
+		f.Enqueue(res.Hire)
+		for {
+			docs, _ := st.Documents(id)
+			if len(docs) == 1 && docs[0].Status == store.DocSaved {
+				break
+			}
+			<-changed
+			changed = st.DocumentsChanged()
+		}
+	}
+}

@@ -298,3 +298,10 @@ func TestPlanDocumentsUnknownHire(t *testing.T) {
 		t.Errorf("err = %v, want ErrNotFound", err)
 	}
 }
+
+func BenchmarkSafeFileName(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		SafeFileName(`..\..\Offer letter – Maya Okafor (final)\u202E.pdf`)
+	}
+}
