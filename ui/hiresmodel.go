@@ -169,14 +169,15 @@ var defaultHireSort = hireSort{col: colReceived, desc: true}
 
 // hireModel holds the loaded hires and the order in which the table shows
 // them. rows is never reordered: order is an index into rows sorted by the
-// current column, and visible is order filtered by the search. Everything
-// here runs on the Fyne goroutine.
+// current column, and visible is order filtered by the search. A model is
+// used by one goroutine at a time: a loader builds it, then hands it to
+// the Fyne goroutine.
 type hireModel struct {
 	rows    []hireRow
 	order   []int
 	visible []int
 	ranks   [numHireColumns][]uint32 // per column, nil until first sorted by it
-	entries []sortEntry              // scratch for columnRanks
+	entries []sortEntry              // scratch for rankColumn: one per distinct value
 	keys    []uint64                 // scratch for sortRows
 	match   []bool                   // scratch for filter
 	sort    hireSort
