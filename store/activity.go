@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -146,15 +147,30 @@ func (f *Finding) message() string {
 	return fmt.Sprintf("%s: %s (%s).", n, f.Outcome.Label(), when)
 }
 
-// HireNames maps every stored comeet_id to the person's name, for showing
-// names next to log entries.
-func (s *Store) HireNames() (map[string]string, error) {
+// HireNames maps the comeet_ids of the given deliveries to the people's
+// names, for showing names next to log entries. Deleted hires are left out.
+func (s *Store) HireNames(ds []Delivery) (map[string]string, error) {
 	names := map[string]string{}
 	err := s.db.View(func(tx *bolt.Tx) error {
-		return eachHire(tx, func(h *Hire) error {
-			names[h.ComeetID] = h.Name()
-			return nil
-		})
+		ids, hires := tx.Bucket(bucketIDs), tx.Bucket(bucketHires)
+		for _, d := range ds {
+			if d.ComeetID == "" {
+				continue
+			}
+			if _, done := names[d.ComeetID]; done {
+				continue
+			}
+			key := ids.Get([]byte(d.ComeetID))
+			if key == nil {
+				continue
+			}
+			var h Hire
+			if err := json.Unmarshal(hires.Get(key), &h); err != nil {
+				return fmt.Errorf("read hire %x: %w", key, err)
+			}
+			names[d.ComeetID] = h.Name()
+		}
+		return nil
 	})
 	return names, err
 }
@@ -166,7 +182,7 @@ func (s *Store) PrintLog(w io.Writer, problemsOnly bool) error {
 	if err != nil {
 		return fmt.Errorf("read the delivery log: %w", err)
 	}
-	names, err := s.HireNames()
+	names, err := s.HireNames(ds)
 	if err != nil {
 		return fmt.Errorf("read hire names: %w", err)
 	}

@@ -157,9 +157,23 @@ func TestPrintLog(t *testing.T) {
 func TestHireNames(t *testing.T) {
 	s, _ := openTemp(t)
 	mustSave(t, s, hireFor(t, "N1"))
-	names, err := s.HireNames()
-	if err != nil || names["N1"] != "First N1" || len(names) != 1 {
-		t.Errorf("HireNames = %v, %v", names, err)
+	mustSave(t, s, hireFor(t, "N2"))
+	tests := []struct {
+		name string
+		ds   []Delivery
+		want string
+	}{
+		{"nil", nil, "map[]"},
+		{"only those logged", []Delivery{{ComeetID: "N2"}, {}, {ComeetID: "N2"}, {ComeetID: "GONE"}}, "map[N2:First N2]"},
+		{"none", []Delivery{}, "map[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			names, err := s.HireNames(tt.ds)
+			if err != nil || fmt.Sprint(names) != tt.want {
+				t.Errorf("HireNames = %v, %v; want %s", names, err, tt.want)
+			}
+		})
 	}
 }
 

@@ -95,7 +95,7 @@ func (v *activityView) reload() {
 		v.setBanner([]bannerMsg{{"The delivery log could not be read: " + err.Error(), true}})
 		return
 	}
-	names, err := v.st.HireNames()
+	names, err := v.st.HireNames(all)
 	if err != nil {
 		fyne.LogError("activity: read hire names", err)
 		names = nil
