@@ -75,6 +75,7 @@ type Fetcher struct {
 	mu       sync.Mutex
 	closed   bool
 	inflight map[docID]bool
+	partials map[string]bool // temporary files being written now
 }
 
 type docID struct {
@@ -111,6 +112,7 @@ func NewFetcher(st *store.Store, opts FetchOptions, log *slog.Logger) *Fetcher {
 		st: st, opts: opts, log: log,
 		sem:      make(chan struct{}, opts.Concurrency),
 		inflight: make(map[docID]bool),
+		partials: make(map[string]bool),
 	}
 	f.hc = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
@@ -190,7 +192,7 @@ func (f *Fetcher) start(d store.Document) {
 // expired, and recent hires whose documents were never planned are planned.
 // It returns once that work is scheduled.
 func (f *Fetcher) Resume(ctx context.Context) error {
-	removePartials(f.st.DocumentsDir(), f.log)
+	f.removePartials()
 	pending, err := f.st.PendingDocuments()
 	if err != nil {
 		return fmt.Errorf("resume documents: %w", err)
@@ -260,7 +262,10 @@ func (f *Fetcher) recover(d store.Document) bool {
 // makes a name with a leading dot, so they cannot collide with a document.
 const partialPrefix = ".part-"
 
-func removePartials(root string, log *slog.Logger) {
+// removePartials deletes the partial files an interrupted run left, but
+// not those of downloads running now.
+func (f *Fetcher) removePartials() {
+	root := f.st.DocumentsDir()
 	entries, err := os.ReadDir(root)
 	if err != nil {
 		return
@@ -271,8 +276,14 @@ func removePartials(root string, log *slog.Logger) {
 		}
 		matches, _ := filepath.Glob(filepath.Join(root, e.Name(), partialPrefix+"*"))
 		for _, m := range matches {
-			if err := os.Remove(m); err != nil {
-				log.Warn("partial document not removed", "err", errors.Unwrap(err))
+			f.mu.Lock()
+			busy := f.partials[m]
+			f.mu.Unlock()
+			if busy {
+				continue
+			}
+			if err := os.Remove(m); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				f.log.Warn("partial document not removed", "err", pathless(err))
 			}
 		}
 	}
@@ -496,12 +507,18 @@ func (f *Fetcher) attempt(d store.Document, link string) attempt {
 	if err != nil {
 		return f.diskFailure(d, err)
 	}
+	f.mu.Lock()
+	f.partials[tmp.Name()] = true
+	f.mu.Unlock()
 	keep := false
 	defer func() {
 		if !keep {
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}
+		f.mu.Lock()
+		delete(f.partials, tmp.Name())
+		f.mu.Unlock()
 	}()
 	sum := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, sum), io.LimitReader(resp.Body, f.opts.MaxSize+1))
@@ -539,19 +556,25 @@ func (f *Fetcher) tooLarge() string {
 // diskFailure logs a file system error without its path (which holds the
 // document's name, often a person's).
 func (f *Fetcher) diskFailure(d store.Document, err error) attempt {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		err = pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		err = le.Err
-	}
+	err = pathless(err)
 	f.log.Error("document not written", "comeet_id", d.ComeetID, "document", d.Index, "err", err)
 	if errors.Is(err, syscall.ENOSPC) {
 		return attempt{reason: ReasonDisk + ": the disk is full"}
 	}
 	return attempt{reason: ReasonDisk}
+}
+
+// pathless drops the paths from a file system error.
+func pathless(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
 
 // netFailure names a transport error in plain words. The error itself is

@@ -724,3 +724,37 @@ func BenchmarkFetchDocument(b *testing.B) {
 		}
 	}
 }
+
+// Resume called while downloads run (say, a hire came in before it) leaves
+// their partial files alone.
+func TestResumeSparesRunningDownloads(t *testing.T) {
+	st, _ := openDocStore(t)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(content("/half"))
+		w.(http.Flusher).Flush()
+		<-release
+		w.Write(content("/rest"))
+	}))
+	defer srv.Close()
+	f := newTestFetcher(t, st, FetchOptions{AllowHTTP: true})
+	f.Enqueue(saveHire(t, st, hirePayload(t, "S.1", srv.URL+"/cv", "")))
+	deadline := time.Now().Add(docDeadline)
+	for {
+		m, _ := filepath.Glob(filepath.Join(st.DocumentsDir(), "*", partialPrefix+"*"))
+		if len(m) == 1 {
+			if fi, err := os.Stat(m[0]); err == nil && fi.Size() > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the download did not start writing")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := f.Resume(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	checkSaved(t, st, waitDocs(t, st, "S.1", 1)[0], append(content("/half"), content("/rest")...))
+}
