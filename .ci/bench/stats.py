@@ -8,10 +8,11 @@ notify matches each hire of SENT (send_hires.py's TSV) with the
 org.freedesktop.Notifications.Notify call in MON (dbus-monitor's log)
 whose summary (title) is that hire's name, and prints one line:
 
-    n=<matched> missing=<unmatched> p50=<ms> p90=<ms> min=<ms> max=<ms> all=<ms,...>
+    n=<matched> missing=<unmatched> p50=<ms> p90=<ms> min=<ms> max=<ms> rtt50=<ms> all=<ms,...>
 
 where each value is (time the Notify call reached the bus) - (time the
-client read its 200), in milliseconds. Percentiles are nearest-rank.
+client read its 200), in milliseconds; rtt50 is the median time from
+sending a hire to reading its 200. Percentiles are nearest-rank.
 """
 
 import math
@@ -53,20 +54,21 @@ def notify(sent_path, mon_path):
     first = {}
     for t, summary in notify_calls(mon_path):
         first.setdefault(summary, t)
-    deltas, missing = [], 0
+    deltas, rtts, missing = [], [], 0
     with open(sent_path, encoding="utf-8") as f:
         for line in f:
-            title, _sent, answered, status = line.rstrip("\n").split("\t")
+            title, sent, answered, status = line.rstrip("\n").split("\t")
             if status != "200" or title not in first:
                 missing += 1
                 continue
             deltas.append((first[title] - float(answered)) * 1000)
+            rtts.append((float(answered) - float(sent)) * 1000)
     if not deltas:
-        print(f"n=0 missing={missing} p50=NA p90=NA min=NA max=NA all=")
+        print(f"n=0 missing={missing} p50=NA p90=NA min=NA max=NA rtt50=NA all=")
         return
-    print("n=%d missing=%d p50=%.1f p90=%.1f min=%.1f max=%.1f all=%s" % (
+    print("n=%d missing=%d p50=%.1f p90=%.1f min=%.1f max=%.1f rtt50=%.1f all=%s" % (
         len(deltas), missing, nearest_rank(deltas, 50), nearest_rank(deltas, 90),
-        min(deltas), max(deltas), ",".join("%.1f" % d for d in deltas)))
+        min(deltas), max(deltas), nearest_rank(rtts, 50), ",".join("%.1f" % d for d in deltas)))
 
 
 def main():
