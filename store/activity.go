@@ -1,7 +1,6 @@
 package store
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -165,7 +164,7 @@ func (s *Store) HireNames(ds []Delivery) (map[string]string, error) {
 				continue
 			}
 			var h Hire
-			if err := json.Unmarshal(hires.Get(key), &h); err != nil {
+			if err := decodeRecord(hires.Get(key), &h); err != nil {
 				return fmt.Errorf("read hire %x: %w", key, err)
 			}
 			names[d.ComeetID] = h.Name()

@@ -42,6 +42,8 @@ type Hire struct {
 	StartDate      string `json:"start_date,omitempty"`
 	Source         string `json:"source,omitempty"`
 	SourceType     string `json:"source_type,omitempty"`
+	Seniority      string `json:"seniority,omitempty"`
+	LinkedIn       string `json:"linkedin_url,omitempty"`
 
 	// ReceivedAt is when the first delivery of this comeet_id was stored (UTC).
 	ReceivedAt time.Time `json:"received_at"`
@@ -127,6 +129,7 @@ type payload struct {
 	Email       text `json:"email"`
 	Phone       text `json:"phone"`
 	MobilePhone text `json:"mobile_phone"`
+	LinkedIn    text `json:"linkedin_url"`
 	HiredDate   text `json:"hired_date"`
 	StartDate   text `json:"start_date"`
 	TestNonce   text `json:"hirebell_test"`
@@ -140,6 +143,7 @@ type payload struct {
 		Location         text    `json:"location"`
 		Employment       text    `json:"employment"`
 		EmployeeType     text    `json:"employee_type"`
+		Seniority        text    `json:"seniority"`
 		HiringManager    *person `json:"hiring_manager"`
 		LeadingRecruiter *person `json:"leading_recruiter"`
 	} `json:"position"`
@@ -179,6 +183,7 @@ func DecodeHire(raw []byte) (Hire, error) {
 		Email:      string(p.Email),
 		Phone:      string(p.Phone),
 		Mobile:     string(p.MobilePhone),
+		LinkedIn:   string(p.LinkedIn),
 		HiredDate:  string(p.HiredDate),
 		StartDate:  string(p.StartDate),
 		TestNonce:  string(p.TestNonce),
@@ -193,6 +198,7 @@ func DecodeHire(raw []byte) (Hire, error) {
 		h.Location = string(pos.Location)
 		h.Employment = string(pos.Employment)
 		h.EmployeeType = string(pos.EmployeeType)
+		h.Seniority = string(pos.Seniority)
 		h.HiringManager, h.ManagerEmail = pos.HiringManager.name(), pos.HiringManager.email()
 		h.Recruiter, h.RecruiterEmail = pos.LeadingRecruiter.name(), pos.LeadingRecruiter.email()
 	}

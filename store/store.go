@@ -4,7 +4,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -30,7 +29,7 @@ var ErrClosed = errors.New("store is closed")
 var ErrNotFound = errors.New("hire not found")
 
 var (
-	bucketHires      = []byte("hires")      // seq -> Hire (JSON, no raw)
+	bucketHires      = []byte("hires")      // seq -> Hire (record.go, no raw)
 	bucketIDs        = []byte("ids")        // comeet_id -> seq
 	bucketPayloads   = []byte("payloads")   // seq -> raw payload
 	bucketDeliveries = []byte("deliveries") // seq -> Delivery (JSON)
@@ -237,7 +236,7 @@ func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
 		rec.ReceivedAt, rec.UpdatedAt, rec.Deliveries = now, now, 1
 		if key := ids.Get([]byte(h.ComeetID)); key != nil {
 			var old Hire
-			if err := json.Unmarshal(hires.Get(key), &old); err != nil {
+			if err := decodeRecord(hires.Get(key), &old); err != nil {
 				return fmt.Errorf("read stored hire: %w", err)
 			}
 			rec.Seq = binary.BigEndian.Uint64(key)
@@ -251,11 +250,7 @@ func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
 			res.New = true
 		}
 		key := seqKey(rec.Seq)
-		val, err := json.Marshal(&rec)
-		if err != nil {
-			return err
-		}
-		if err := hires.Put(key, val); err != nil {
+		if err := hires.Put(key, appendRecord(nil, &rec)); err != nil {
 			return err
 		}
 		if err := ids.Put([]byte(h.ComeetID), key); err != nil {
@@ -286,6 +281,8 @@ func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
 func (s *Store) List() ([]Hire, error) {
 	var out []Hire
 	err := s.db.View(func(tx *bolt.Tx) error {
+		// The sequence counts every hire ever stored: a cheap upper bound.
+		out = make([]Hire, 0, tx.Bucket(bucketHires).Sequence())
 		return eachHire(tx, func(h *Hire) error {
 			out = append(out, *h)
 			return nil
@@ -301,7 +298,7 @@ func eachHire(tx *bolt.Tx, fn func(h *Hire) error) error {
 	var h Hire
 	for k, v := c.Last(); k != nil; k, v = c.Prev() {
 		h = Hire{}
-		if err := json.Unmarshal(v, &h); err != nil {
+		if err := decodeRecord(v, &h); err != nil {
 			return fmt.Errorf("read hire %x: %w", k, err)
 		}
 		h.Seq = binary.BigEndian.Uint64(k)
@@ -330,7 +327,7 @@ func (s *Store) Get(comeetID string) (Hire, error) {
 		if key == nil {
 			return ErrNotFound
 		}
-		if err := json.Unmarshal(tx.Bucket(bucketHires).Get(key), &h); err != nil {
+		if err := decodeRecord(tx.Bucket(bucketHires).Get(key), &h); err != nil {
 			return err
 		}
 		h.Seq = binary.BigEndian.Uint64(key)
@@ -350,18 +347,14 @@ func (s *Store) MarkSeen(comeetID string) error {
 		}
 		hires := tx.Bucket(bucketHires)
 		var h Hire
-		if err := json.Unmarshal(hires.Get(key), &h); err != nil {
+		if err := decodeRecord(hires.Get(key), &h); err != nil {
 			return err
 		}
 		if h.Seen {
 			return nil
 		}
 		h.Seen = true
-		val, err := json.Marshal(&h)
-		if err != nil {
-			return err
-		}
-		return hires.Put(key, val)
+		return hires.Put(key, appendRecord(nil, &h))
 	})
 }
 

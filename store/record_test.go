@@ -1,0 +1,99 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func fullHire() Hire {
+	h := Hire{
+		ReceivedAt: time.Date(2026, 12, 3, 9, 30, 0, 123456789, time.UTC),
+		UpdatedAt:  time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC),
+		Deliveries: 3,
+		Seen:       true,
+	}
+	for i, f := range h.textFields() {
+		*f = fmt.Sprintf("field %d — שלום 🎉", i)
+	}
+	return h
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		hire Hire
+	}{
+		{"every field set", fullHire()},
+		{"only the id", Hire{ComeetID: "B2.01", ReceivedAt: time.Unix(0, 0).UTC(), UpdatedAt: time.Unix(0, 0).UTC()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got Hire
+			if err := decodeRecord(appendRecord(nil, &tc.hire), &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.hire) {
+				t.Fatalf("round trip:\n got %+v\nwant %+v", got, tc.hire)
+			}
+		})
+	}
+}
+
+func TestRecordRejectsDamage(t *testing.T) {
+	h := fullHire()
+	rec := appendRecord(nil, &h)
+	cases := map[string][]byte{
+		"empty":         nil,
+		"wrong version": append([]byte{9}, rec[1:]...),
+		"no flags":      rec[:len(rec)-1],
+		"cut in a text": rec[:20],
+	}
+	for name, v := range cases {
+		t.Run(name, func(t *testing.T) {
+			var got Hire
+			if err := decodeRecord(v, &got); !errors.Is(err, errBadRecord) {
+				t.Fatalf("decode: %v, want errBadRecord", err)
+			}
+		})
+	}
+	// Every prefix of a record fails cleanly, never panics.
+	for n := range len(rec) {
+		var got Hire
+		if decodeRecord(rec[:n], &got) == nil {
+			t.Fatalf("a record cut to %d of %d bytes decoded", n, len(rec))
+		}
+	}
+}
+
+func BenchmarkList(b *testing.B) {
+	st, err := Open(b.TempDir(), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	const n = 10_000
+	var wg = make(chan struct{}, 32)
+	for i := range n {
+		wg <- struct{}{}
+		go func() {
+			defer func() { <-wg }()
+			h := fullHire()
+			h.ComeetID = fmt.Sprintf("L.%d", i)
+			if _, err := st.SaveHire(h, Delivery{}); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	for range cap(wg) {
+		wg <- struct{}{}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		hs, err := st.List()
+		if err != nil || len(hs) != n {
+			b.Fatalf("list: %d hires, %v", len(hs), err)
+		}
+	}
+}
