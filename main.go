@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -277,19 +278,22 @@ func serve(st *store.Store, opts options, stdout io.Writer, log *slog.Logger) er
 }
 
 func runDesktop(st *store.Store, opts options, log *slog.Logger) error {
-	var u *ui.UI
-	in, err := startIntake(st, opts.listen, log, func(res store.SaveResult) { u.HireArrived(res) })
+	// The receiver may call back before the UI exists: HireArrived on a
+	// nil *UI does nothing (the hire is in the store and shows on load).
+	var u atomic.Pointer[ui.UI]
+	in, err := startIntake(st, opts.listen, log, func(res store.SaveResult) { u.Load().HireArrived(res) })
 	if err != nil {
 		return err
 	}
-	u = ui.New(ui.Deps{
+	gui := ui.New(ui.Deps{
 		App:      app.NewWithID(appID),
 		Store:    st,
 		Receiver: in.rcv,
 		LocalURL: in.localURL,
 		Log:      log,
 	})
-	u.Run()
+	u.Store(gui)
+	gui.Run()
 	return in.stop()
 }
 

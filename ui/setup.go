@@ -31,7 +31,7 @@ const copiedFor = 1500 * time.Millisecond
 const comeetSteps = `1. In Comeet, open **Settings > Integrations** and choose **Hires API**.
 2. Copy the **webhook URL** above and paste it into **Create employee URL**.
 3. Copy the **secret** and paste it into **Secret Key**, then save.
-4. Press **Send test hire** below to check that hires can reach this computer.`
+4. Press **Send test hire** to check that hires can reach this computer.`
 
 // setupPanel is the Setup tab: what to paste into Comeet, the public URL
 // and its settings, and the self-test.
@@ -135,8 +135,6 @@ func (p *setupPanel) build() {
 		boldLabel("Webhook URL"), container.NewHBox(p.url, p.copyURL),
 		boldLabel("Secret"), container.NewHBox(p.secret, p.reveal, p.copySecret, p.rotate),
 	)
-	comeet := widget.NewCard("Connect Comeet", "Give Comeet these two values so that it sends each new hire here.",
-		container.NewVBox(form, p.urlNote, steps))
 
 	p.statusTitle = widget.NewLabel("")
 	p.statusTitle.TextStyle = fyne.TextStyle{Bold: true}
@@ -165,7 +163,11 @@ func (p *setupPanel) build() {
 	}
 	p.tokenSource = widget.NewLabel("")
 	p.tokenSource.Wrapping = fyne.TextWrapWord
-	p.save = widget.NewButtonWithIcon("Save and connect", theme.DocumentSaveIcon(), p.saveTunnelSettings)
+	saveText := "Save and connect"
+	if p.pub == nil {
+		saveText = "Save"
+	}
+	p.save = widget.NewButtonWithIcon(saveText, theme.DocumentSaveIcon(), p.saveTunnelSettings)
 	p.save.Importance = widget.HighImportance
 	p.token.OnSubmitted = func(string) { p.saveTunnelSettings() }
 	p.domain.OnSubmitted = func(string) { p.saveTunnelSettings() }
@@ -190,10 +192,11 @@ func (p *setupPanel) build() {
 	if p.rcv == nil && p.selfTest == nil {
 		p.test.Disable()
 	}
-	check := widget.NewCard("Check the connection", "",
-		container.NewBorder(nil, nil, container.NewVBox(p.test), nil, p.testResult))
+	check := container.NewBorder(nil, nil, container.NewVBox(p.test), nil, p.testResult)
+	comeet := widget.NewCard("Connect Comeet", "Give Comeet these two values so that it sends each new hire here.",
+		container.NewVBox(form, p.urlNote, steps, check))
 
-	p.root = container.NewVScroll(container.NewPadded(container.NewVBox(comeet, public, check)))
+	p.root = container.NewVScroll(container.NewPadded(container.NewVBox(comeet, public)))
 }
 
 // content returns the panel.
