@@ -434,18 +434,37 @@ func TestDesktopEndToEnd(t *testing.T) {
 	shot := filepath.Join(artifacts, "hirebell-window.png")
 	sess.run(t, "import", "-window", wid, shot)
 	t.Logf("screenshot: %s", shot)
-	// And of the Setup tab, clicked where the tab bar puts it (an artifact
-	// for people to look at; nothing is asserted on it).
-	if _, err := sess.try("xdotool", "mousemove", "--window", wid, "270", "50", "sleep", "0.3",
-		"mousemove", "--window", wid, "275", "49", "sleep", "0.3", "click", "1"); err == nil {
+	// Then of a hire's details and of the Setup tab, clicked where the
+	// layout puts them: pictures for people to look at, nothing asserted.
+	click := func(x, y int, name string) {
+		X, Y := strconv.Itoa(x), strconv.Itoa(y)
+		if _, err := sess.try("xdotool", "mousemove", "--window", wid, X, Y, "sleep", "0.3",
+			"mousemove", "--window", wid, strconv.Itoa(x+2), Y, "sleep", "0.3", "click", "1"); err != nil {
+			t.Logf("no %s screenshot: %v", name, err)
+			return
+		}
 		time.Sleep(500 * time.Millisecond)
-		sess.run(t, "import", "-window", wid, filepath.Join(artifacts, "hirebell-setup.png"))
+		sess.run(t, "import", "-window", wid, filepath.Join(artifacts, name))
 	}
+	click(80, 164, "hirebell-details.png") // the newest hire's row
+	click(270, 50, "hirebell-setup.png")   // the Setup tab
 
-	// Quit through the tray menu, as a person would.
-	// The app may be gone before it replies: that is a quit, not an error.
+	// Quit through the tray menu, as a person would. Item ids change
+	// whenever the menu is rebuilt (opening a hire changed the unseen
+	// line), so look Quit up afresh. The app may be gone before it
+	// replies: that is a quit, not an error.
+	_, menuPath, items, err = sess.trayMenu()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quitID := ""
+	for _, it := range items {
+		if it.label == "Quit" {
+			quitID = it.id
+		}
+	}
 	if _, err := sess.try("gdbus", "call", "--session", "--dest", dest, "--object-path", menuPath,
-		"--method", "com.canonical.dbusmenu.Event", "--", byLabel["Quit"].id, "clicked", `<"">`, "0"); err != nil &&
+		"--method", "com.canonical.dbusmenu.Event", "--", quitID, "clicked", `<"">`, "0"); err != nil &&
 		!strings.Contains(err.Error(), "NoReply") {
 		t.Fatalf("clicking Quit: %v", err)
 	}
