@@ -75,7 +75,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        opts.LockTimeout,
 		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true,
+		NoFreelistSync: true, PageSize: 16384,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
@@ -226,54 +226,60 @@ func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
 		d.Time = now
 	}
 	var res SaveResult
-	err := s.update(func(tx *bolt.Tx) error {
-		res = SaveResult{}
-		ids := tx.Bucket(bucketIDs)
-		hires := tx.Bucket(bucketHires)
-		payloads := tx.Bucket(bucketPayloads)
-		hires.FillPercent, payloads.FillPercent = appendFill, appendFill
-		rec := h
-		rec.ReceivedAt, rec.UpdatedAt, rec.Deliveries = now, now, 1
-		if key := ids.Get([]byte(h.ComeetID)); key != nil {
-			var old Hire
-			if err := decodeRecord(hires.Get(key), &old); err != nil {
-				return fmt.Errorf("read stored hire: %w", err)
-			}
-			rec.Seq = binary.BigEndian.Uint64(key)
-			rec.ReceivedAt, rec.Seen, rec.Deliveries = old.ReceivedAt, old.Seen, old.Deliveries+1
-		} else {
-			seq, err := hires.NextSequence()
-			if err != nil {
-				return err
-			}
-			rec.Seq = seq
-			res.New = true
-		}
-		key := seqKey(rec.Seq)
-		if err := hires.Put(key, appendRecord(nil, &rec)); err != nil {
-			return err
-		}
-		if err := ids.Put([]byte(h.ComeetID), key); err != nil {
-			return err
-		}
-		if err := payloads.Put(key, h.Raw); err != nil {
-			return err
-		}
-		d.ComeetID = h.ComeetID
-		if res.New {
-			d.Outcome = OutcomeStored
-		} else {
-			d.Outcome = OutcomeRedelivery
-		}
-		if err := putDelivery(tx, d); err != nil {
-			return err
-		}
-		res.Hire = rec
-		return nil
+	err := s.update(func(tx *bolt.Tx) (err error) {
+		res, err = saveTx(tx, h, d, now)
+		return err
 	})
 	if err != nil {
 		return SaveResult{}, fmt.Errorf("save hire: %w", err)
 	}
+	return res, nil
+}
+
+// saveTx is SaveHire's work inside a write transaction.
+func saveTx(tx *bolt.Tx, h Hire, d Delivery, now time.Time) (SaveResult, error) {
+	var res SaveResult
+	ids := tx.Bucket(bucketIDs)
+	hires := tx.Bucket(bucketHires)
+	payloads := tx.Bucket(bucketPayloads)
+	hires.FillPercent, payloads.FillPercent = appendFill, appendFill
+	rec := h
+	rec.ReceivedAt, rec.UpdatedAt, rec.Deliveries = now, now, 1
+	if key := ids.Get([]byte(h.ComeetID)); key != nil {
+		var old Hire
+		if err := decodeRecord(hires.Get(key), &old); err != nil {
+			return res, fmt.Errorf("read stored hire: %w", err)
+		}
+		rec.Seq = binary.BigEndian.Uint64(key)
+		rec.ReceivedAt, rec.Seen, rec.Deliveries = old.ReceivedAt, old.Seen, old.Deliveries+1
+	} else {
+		seq, err := hires.NextSequence()
+		if err != nil {
+			return res, err
+		}
+		rec.Seq = seq
+		res.New = true
+	}
+	key := seqKey(rec.Seq)
+	if err := hires.Put(key, appendRecord(nil, &rec)); err != nil {
+		return res, err
+	}
+	if err := ids.Put([]byte(h.ComeetID), key); err != nil {
+		return res, err
+	}
+	if err := payloads.Put(key, h.Raw); err != nil {
+		return res, err
+	}
+	d.ComeetID = h.ComeetID
+	if res.New {
+		d.Outcome = OutcomeStored
+	} else {
+		d.Outcome = OutcomeRedelivery
+	}
+	if err := putDelivery(tx, d); err != nil {
+		return res, err
+	}
+	res.Hire = rec
 	return res, nil
 }
 
