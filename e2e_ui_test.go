@@ -81,23 +81,32 @@ func (h e2eHire) payload() []byte {
 // deliver posts a signed hire and returns when its 200 arrived.
 func deliver(t *testing.T, addr, secret string, body []byte) time.Time {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, "http://"+addr+receiver.HookPath, bytes.NewReader(body))
+	at, err := post(addr, secret, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return at
+}
+
+// post is deliver for goroutines other than the test's.
+func post(addr, secret string, body []byte) (time.Time, error) {
+	req, err := http.NewRequest(http.MethodPost, "http://"+addr+receiver.HookPath, bytes.NewReader(body))
+	if err != nil {
+		return time.Time{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(receiver.SignatureHeader, receiver.Sign(body, []byte(secret)))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatalf("deliver: %v", err)
+		return time.Time{}, fmt.Errorf("deliver: %w", err)
 	}
-	got := time.Now()
+	at := time.Now()
 	msg, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("deliver: %d %s", resp.StatusCode, msg)
+		return time.Time{}, fmt.Errorf("deliver: %d %s", resp.StatusCode, msg)
 	}
-	return got
+	return at, nil
 }
 
 // waitFor polls cond until it is true or the deadline passes.
@@ -390,9 +399,45 @@ func TestDesktopEndToEnd(t *testing.T) {
 		}
 	}
 
+	// A burst does not flood the desktop: past a few in a second, the
+	// rest are told in one summary ("N new hires").
+	const burst = 8
+	errs := make(chan error, burst)
+	for i := range burst {
+		go func() {
+			h := e2eHire{fmt.Sprintf("E2E-B%d", i), "Burst", fmt.Sprint(i), "Intern", "R&D", "Ada Lovelace", "2027-06-01"}
+			_, err := post(addr, secret, h.payload())
+			errs <- err
+		}()
+	}
+	for range burst {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	summary := regexp.MustCompile(`^(\d+) new hires?$`)
+	var singles, summed int
+	waitFor(t, "the burst's notifications to add up", 15*time.Second, func() bool {
+		singles, summed = 0, 0
+		for _, c := range readNotifyCalls(notifyLog)[3:] {
+			if m := summary.FindStringSubmatch(c.title); m != nil {
+				n, _ := strconv.Atoi(m[1])
+				summed += n
+			} else {
+				singles++
+			}
+		}
+		return singles+summed >= burst
+	})
+	t.Logf("burst of %d: %d notified one by one, %d in a summary", burst, singles, summed)
+	if singles+summed != burst || singles > 3 || summed == 0 {
+		t.Errorf("burst of %d: %d single notifications and summaries of %d, want at most 3 single and the rest summed",
+			burst, singles, summed)
+	}
+
 	// The tray, read as a tray host would. The unseen line follows the
 	// table's reload, a moment after the hires.
-	wantUnseen := unseenLine(len(seed) + len(fresh))
+	wantUnseen := unseenLine(len(seed) + len(fresh) + burst)
 	var items []trayItem
 	var dest, menuPath string
 	var trayErr error
