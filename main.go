@@ -17,10 +17,8 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
 	"fyne.io/fyne/v2/app"
@@ -130,6 +128,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			err = fmt.Errorf("another Hirebell is already using the data folder %s; close it first, or choose another folder with --data", opts.data)
 		}
 		fmt.Fprintln(stderr, "hirebell:", err)
+		if cmd == "" {
+			ui.ShowStartupError(app.NewWithID(appID), "Hirebell cannot start: "+err.Error()+".")
+		}
 		return 1
 	}
 	defer st.Close()
@@ -144,7 +145,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "export":
 		err = export(st, out, stdout)
 	case "log":
-		err = printLog(st, problems, stdout)
+		err = st.PrintLog(stdout, problems)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "hirebell:", err)
@@ -160,10 +161,11 @@ func usageStatus(err error) int {
 	return 2
 }
 
-// intake is the receiver and its local HTTP server, shared by the desktop
-// app and serve.
+// intake is the receiver, its local HTTP server, the public URL and the
+// document downloads, shared by the desktop app and serve.
 type intake struct {
 	rcv      *receiver.Receiver
+	docs     *receiver.Fetcher
 	srv      *http.Server
 	ln       net.Listener
 	localURL string
@@ -171,9 +173,23 @@ type intake struct {
 	pub      *receiver.Publisher // nil with --no-tunnel
 }
 
+// startIntake starts receiving on listen. Each stored hire's documents are
+// fetched in the background, then onHire (if set) is told.
 func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(store.SaveResult)) (*intake, error) {
 	if _, err := st.Secret(); err != nil {
 		return nil, err
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s (is another program using it? choose another with --listen): %w", listen, err)
+	}
+	docs := receiver.NewFetcher(st, receiver.FetchOptions{
+		AllowHTTP: os.Getenv("HIREBELL_DOCUMENTS_ALLOW_HTTP") == "1",
+	}, log)
+	// Downloads that a crash or quit interrupted go on if their links
+	// are still valid; Resume schedules them and returns.
+	if err := docs.Resume(context.Background()); err != nil {
+		log.Warn("resuming document downloads", "err", err)
 	}
 	rcv := receiver.New(receiver.Config{
 		Store: st,
@@ -181,15 +197,17 @@ func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(s
 			s, _ := st.Secret() // cached after the first call
 			return []byte(s)
 		},
-		OnHire: onHire,
+		OnHire: func(res store.SaveResult) {
+			docs.Enqueue(res.Hire) // never blocks
+			if onHire != nil {
+				onHire(res)
+			}
+		},
 		Logger: log,
 	})
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return nil, fmt.Errorf("cannot listen on %s (is another program using it? choose another with --listen): %w", listen, err)
-	}
 	in := &intake{
 		rcv:      rcv,
+		docs:     docs,
 		srv:      receiver.NewServer(rcv, log),
 		ln:       ln,
 		localURL: "http://" + ln.Addr().String(),
@@ -200,7 +218,8 @@ func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(s
 }
 
 // stop closes the public URL (if any), lets in-flight requests finish,
-// then closes the server.
+// closes the server, then stops the downloads (what is unfinished is
+// resumed at the next start).
 func (in *intake) stop() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -209,7 +228,11 @@ func (in *intake) stop() error {
 			slog.Warn("closing the public URL", "err", err)
 		}
 	}
-	return in.srv.Shutdown(ctx)
+	err := in.srv.Shutdown(ctx)
+	if cerr := in.docs.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // publish starts the public URL with the token from the settings, or from
@@ -285,13 +308,22 @@ func runDesktop(st *store.Store, opts options, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	gui := ui.New(ui.Deps{
-		App:      app.NewWithID(appID),
-		Store:    st,
-		Receiver: in.rcv,
-		LocalURL: in.localURL,
-		Log:      log,
-	})
+	deps := ui.Deps{
+		App:           app.NewWithID(appID),
+		Store:         st,
+		Receiver:      in.rcv,
+		LocalURL:      in.localURL,
+		EnvNgrokToken: os.Getenv("NGROK_AUTHTOKEN"),
+		Log:           log,
+	}
+	if !opts.noTunnel {
+		if err := in.publish(st, log); err != nil {
+			in.stop()
+			return err
+		}
+		deps.Publisher = in.pub
+	}
+	gui := ui.New(deps)
 	u.Store(gui)
 	gui.Run()
 	return in.stop()
@@ -332,22 +364,4 @@ func export(st *store.Store, out string, stdout io.Writer) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	return os.Rename(tmp.Name(), out)
-}
-
-func printLog(st *store.Store, problems bool, stdout io.Writer) error {
-	ds, err := st.Deliveries(problems, 0)
-	if err != nil {
-		return err
-	}
-	if len(ds) == 0 {
-		fmt.Fprintln(stdout, "No deliveries yet.")
-		return nil
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tFROM\tOUTCOME\tSTATUS\tCOMEET_ID")
-	for _, d := range ds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", d.Time.Local().Format("2006-01-02 15:04:05"),
-			d.Remote, strings.ReplaceAll(string(d.Outcome), "_", " "), d.Status, d.ComeetID)
-	}
-	return tw.Flush()
 }
