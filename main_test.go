@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +23,7 @@ import (
 	"time"
 
 	"hirebell/receiver"
+	"hirebell/store"
 )
 
 var (
@@ -336,5 +341,91 @@ func TestExportToFile(t *testing.T) {
 	b, err := os.ReadFile(out)
 	if err != nil || !bytes.Contains(b, []byte("E.1,P.E.1,Ada,,Lovelace")) {
 		t.Fatalf("export file: %q %v", b, err)
+	}
+}
+
+// TestDocumentsSavedThroughServe delivers a hire that links three
+// documents to the real binary and checks that all three land in the data
+// folder with their checksums, after the 200.
+func TestDocumentsSavedThroughServe(t *testing.T) {
+	files := map[string][]byte{
+		"/cv.pdf":    []byte("%PDF-1.7 resume of Ada"),
+		"/pic.jpg":   bytes.Repeat([]byte{0xff, 0xd8, 0x42}, 1000),
+		"/offer.pdf": []byte("%PDF-1.7 offer letter"),
+	}
+	docs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, ok := files[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(b)
+	}))
+	defer docs.Close()
+
+	env := append(testEnv(t), "HIREBELL_DOCUMENTS_ALLOW_HTTP=1")
+	data := t.TempDir()
+	addr := freeAddr(t)
+	secretOut, _, _ := runCLI(t, env, "secret", "--data", data)
+	srv := startServe(t, env, data, addr)
+	body := fmt.Appendf(nil, `{"comeet_id":"D.1","first_name":"Ada","position":{"name":"Engineer"},`+
+		`"resume":{"name":"../../cv.pdf","url":%q},"picture":{"url":%q},`+
+		`"files":[{"name":"Offer letter.pdf","url":%q,"type":"offer_letter"}]}`,
+		docs.URL+"/cv.pdf", docs.URL+"/pic.jpg", docs.URL+"/offer.pdf")
+	req, _ := http.NewRequest(http.MethodPost, "http://"+addr+receiver.HookPath, bytes.NewReader(body))
+	req.Header.Set(receiver.SignatureHeader, receiver.Sign(body, []byte(strings.TrimSpace(secretOut))))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("deliver: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Wait for three files on disk, then stop the server to read the store.
+	root := filepath.Join(data, store.DocumentsFolder)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var n int
+		filepath.WalkDir(root, func(_ string, d fs.DirEntry, err error) error {
+			if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
+				n++
+			}
+			return nil
+		})
+		if n == len(files) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d documents saved", n, len(files))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.Process.Signal(syscall.SIGTERM)
+	srv.Wait()
+
+	st, err := store.Open(data, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	saved, err := st.Documents("D.1")
+	if err != nil || len(saved) != len(files) {
+		t.Fatalf("documents: %d, %v", len(saved), err)
+	}
+	for _, d := range saved {
+		path, err := st.DocumentPath(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(path)
+		sum := sha256.Sum256(b)
+		if err != nil || d.Status != store.DocSaved || d.SHA256 != hex.EncodeToString(sum[:]) {
+			t.Errorf("%s: status %s, sha %s, file %v", d.Kind, d.Status, d.SHA256, err)
+		}
+		if rel, err := filepath.Rel(root, path); err != nil || strings.HasPrefix(rel, "..") {
+			t.Errorf("%s saved outside the documents folder: %s", d.Kind, path)
+		}
+		if info, err := os.Stat(path); err != nil || info.Mode().Perm() != 0o600 {
+			t.Errorf("%s: file mode %v", d.Kind, info.Mode())
+		}
 	}
 }
