@@ -11,12 +11,12 @@ export LANG ?= en_US.UTF-8
 BUILD_PKGS := gcc libc6-dev pkg-config libgl1-mesa-dev libx11-dev libxrandr-dev \
 	libxxf86vm-dev libxi-dev libxcursor-dev libxinerama-dev
 # The end-to-end tests run the real window under Xvfb with its own D-Bus.
-E2E_PKGS := xvfb xauth dbus dbus-bin libglib2.0-bin x11-utils xdotool imagemagick openssl python3
+E2E_PKGS := xvfb xauth dbus dbus-bin libglib2.0-bin x11-utils xdotool imagemagick dunst openssl python3
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 FUZZTIME ?= 10s
 
-.PHONY: all build run serve test test-unit fuzz fuzz-long bench package deps deps-e2e check-go clean
+.PHONY: all build run serve test fuzz fuzz-long bench bench-ui package deps deps-e2e check-go clean
 
 all: build
 
@@ -61,16 +61,23 @@ test: deps-e2e
 fuzz: check-go
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./receiver/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHire$$' -fuzztime $(FUZZTIME) ./store/
+	$(GO) test -run '^$$' -fuzz '^FuzzSafeFileName$$' -fuzztime $(FUZZTIME) ./store/
 
 # fuzz-long is the longer run to do before a release.
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=10m
 
 # bench prints the throughput comparison against the Python peer and a
-# null Go receiver, then the micro-benchmarks.
+# null Go receiver (it fails when a target is missed), then the
+# micro-benchmarks.
 bench: deps
-	HIREBELL_LOAD=1 $(GO) test -run '^TestLoadComparison$$' -count=1 -v ./receiver/
+	-HIREBELL_LOAD=1 $(GO) test -run '^TestLoadComparison$$' -count=1 -v ./receiver/
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./receiver/ ./ui/
+
+# bench-ui measures the desktop app with 100,000 hires under Xvfb: first
+# paint, memory against a Fyne hello world, export, notification latency.
+bench-ui: deps-e2e
+	.ci/bench/ui.sh
 
 package: deps
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package --target linux --release --name Hirebell
