@@ -429,3 +429,49 @@ func shellWalk(o fyne.CanvasObject, visit func(fyne.CanvasObject)) {
 		}
 	}
 }
+
+func TestHireArrivedFromManyGoroutines(t *testing.T) {
+	e := newShellEnv(t, false)
+	refreshes := 0
+	e.ui.refresh = func() { refreshes++ }
+	const senders, each = 8, 50
+	var wg sync.WaitGroup
+	for s := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range each {
+				e.ui.HireArrived(store.SaveResult{Hire: store.Hire{ComeetID: fmt.Sprint(s, "-", i)}})
+			}
+		}()
+	}
+	wg.Wait()
+	if got := e.tm.count(); got != 1 {
+		t.Fatalf("%d deliveries from %d goroutines scheduled %d refreshes, want 1", senders*each, senders, got)
+	}
+	e.tm.fire()
+	e.queue.runOne(t)
+	if refreshes != 1 {
+		t.Errorf("refreshes = %d, want 1", refreshes)
+	}
+}
+
+// BenchmarkHireArrived is the cost the receiver's goroutine pays per hire:
+// it must stay far below the time of the durable write before it.
+func BenchmarkHireArrived(b *testing.B) {
+	app := test.NewTempApp(b)
+	st, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	u := New(Deps{App: app, Store: st, LocalURL: shellLocalURL, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	b.Cleanup(u.stop)
+	u.notify = func(*fyne.Notification) {}
+	u.after = func(time.Duration, func()) {} // the reload itself is not measured
+	res := store.SaveResult{New: true, Hire: store.Hire{ComeetID: "B1", FirstName: "Ada", LastName: "Lovelace", Position: "Engineer"}}
+	b.ReportAllocs()
+	for b.Loop() {
+		u.HireArrived(res)
+	}
+}

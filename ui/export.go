@@ -37,6 +37,7 @@ func writeExport(st *store.Store, w fyne.URIWriteCloser) (err error) {
 // showExport opens the save dialog; the CSV is written on a goroutine and
 // the outcome shown when it is done.
 func (u *UI) showExport() {
+	u.showWindow() // from the tray the window may be hidden, and the dialog lives in it
 	d := dialog.NewFileSave(u.exportTo, u.w)
 	d.SetFileName(exportFileName(time.Now()))
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".csv"}))
