@@ -2,8 +2,13 @@ package ui
 
 import (
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
@@ -336,5 +341,66 @@ func TestSetupMarkup(t *testing.T) {
 			w.Resize(fyne.NewSize(900, 900))
 			test.AssertRendersToMarkup(t, tt.golden, w.Canvas())
 		})
+	}
+}
+
+// shellExposer is a fake ngrok: Expose reports online at once with url.
+type shellExposer struct{ url string }
+
+type shellTunnel struct{ url string }
+
+func (t shellTunnel) URL() string  { return t.url }
+func (t shellTunnel) Close() error { return nil }
+
+func (x shellExposer) Expose(_ context.Context, _ *http.Server, status func(receiver.TunnelStatus)) (receiver.Tunnel, error) {
+	status(receiver.TunnelStatus{State: receiver.TunnelOnline, URL: x.url})
+	return shellTunnel(x), nil
+}
+
+// TestSetupWithRealPublisher drives the panel with receiver.Publisher
+// itself (only ngrok is faked): a token saved in Setup brings the public
+// URL up without a restart.
+func TestSetupWithRealPublisher(t *testing.T) {
+	app := test.NewTempApp(t)
+	st := shellStore(t)
+	var tokens []string
+	var mu sync.Mutex
+	pub := receiver.NewPublisher(&http.Server{}, slog.New(slog.NewTextHandler(io.Discard, nil)), func(token, domain string) receiver.Exposer {
+		mu.Lock()
+		tokens = append(tokens, token+"|"+domain)
+		mu.Unlock()
+		return shellExposer{url: "https://" + domain}
+	})
+	t.Cleanup(func() { pub.Close(context.Background()) })
+
+	u := New(Deps{App: app, Store: st, LocalURL: shellLocalURL, Publisher: pub})
+	q := make(shellQueue, 64)
+	u.do = q.do
+	u.start()
+	t.Cleanup(u.stop)
+	q.runOne(t) // the current status, sent on subscribe
+	if got := u.setup.statusTitle.Text; got != "Public URL: off" {
+		t.Fatalf("status before a token = %q", got)
+	}
+
+	test.Type(u.setup.token, "tok_real")
+	test.Type(u.setup.domain, "bell.ngrok-free.app")
+	test.Tap(u.setup.save)
+	deadline := time.After(5 * time.Second)
+	for u.setup.statusTitle.Text != "Public URL: online" {
+		select {
+		case f := <-q:
+			f()
+		case <-deadline:
+			t.Fatalf("status stuck at %q", u.setup.statusTitle.Text)
+		}
+	}
+	if got, want := u.setup.url.Text, "https://bell.ngrok-free.app/hooks/comeet"; got != want {
+		t.Errorf("webhook URL = %q, want %q", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(tokens) != 1 || tokens[0] != "tok_real|bell.ngrok-free.app" {
+		t.Errorf("exposer built with %q", tokens)
 	}
 }
