@@ -494,6 +494,26 @@ func TestDesktopEndToEnd(t *testing.T) {
 	click(80, 164, "hirebell-details.png") // the newest hire's row
 	click(270, 50, "hirebell-setup.png")   // the Setup tab
 
+	// Closing the window hides it to the tray: hires still arrive, and a
+	// click on the tray icon brings the window back.
+	closer := filepath.Join(t.TempDir(), "closewin")
+	if out, err := exec.Command("gcc", "-o", closer, filepath.Join(wd, ".ci/e2e/closewin.c"), "-lX11").CombinedOutput(); err != nil {
+		t.Fatalf("build closewin: %v\n%s", err, out)
+	}
+	visible := func() bool {
+		out, _ := sess.try("xdotool", "search", "--onlyvisible", "--name", "^Hirebell$")
+		return strings.TrimSpace(out) != ""
+	}
+	if !visible() {
+		t.Fatal("xdotool does not see the window as visible before closing it")
+	}
+	sess.run(t, closer, wid)
+	waitFor(t, "the window to hide after close", 10*time.Second, func() bool { return !visible() })
+	deliver(t, addr, secret, e2eHire{"E2E-H1", "Hidden", "Window", "Engineer", "R&D", "Ada Lovelace", "2027-05-03"}.payload())
+	sess.run(t, "gdbus", "call", "--session", "--dest", dest, "--object-path", "/StatusNotifierItem",
+		"--method", "org.kde.StatusNotifierItem.Activate", "0", "0")
+	waitFor(t, "the tray click to show the window again", 10*time.Second, visible)
+
 	// Quit through the tray menu, as a person would. Item ids change
 	// whenever the menu is rebuilt (opening a hire changed the unseen
 	// line), so look Quit up afresh. The app may be gone before it
