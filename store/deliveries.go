@@ -99,20 +99,21 @@ func oldestExpired(b *bolt.Bucket, now time.Time) bool {
 	return ok && t.Before(now.Add(-MaxDeliveryAge))
 }
 
-// deliveryTime reads the "time" field that leads every encoded Delivery.
+// deliveryTime reads the "time" field that leads every encoded Delivery
+// (json.Marshal writes fields in declaration order, and Time is first). It
+// runs inside the write transaction on every delivery, so it slices the
+// timestamp out rather than starting a JSON decoder.
 func deliveryTime(v []byte) (time.Time, bool) {
-	dec := json.NewDecoder(bytes.NewReader(v))
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+	rest, ok := bytes.CutPrefix(v, []byte(`{"time":"`))
+	if !ok {
 		return time.Time{}, false
 	}
-	if tok, err := dec.Token(); err != nil || tok != "time" {
+	end := bytes.IndexByte(rest, '"')
+	if end < 0 {
 		return time.Time{}, false
 	}
-	var t time.Time
-	if err := dec.Decode(&t); err != nil {
-		return time.Time{}, false
-	}
-	return t, true
+	t, err := time.Parse(time.RFC3339Nano, string(rest[:end]))
+	return t, err == nil
 }
 
 // pruneDeliveries drops entries beyond MaxDeliveries or older than

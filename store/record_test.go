@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -94,6 +95,22 @@ func BenchmarkList(b *testing.B) {
 		hs, err := st.List()
 		if err != nil || len(hs) != n {
 			b.Fatalf("list: %d hires, %v", len(hs), err)
+		}
+	}
+}
+
+func TestDeliveryTimeReadsMarshalledDeliveries(t *testing.T) {
+	when := time.Date(2026, 3, 1, 12, 0, 0, 987654321, time.UTC)
+	v, err := json.Marshal(&Delivery{Time: when, Outcome: OutcomeStored, Body: []byte(`{"x":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := deliveryTime(v); !ok || !got.Equal(when) {
+		t.Fatalf("deliveryTime(%s) = %v, %v; want %v", v, got, ok, when)
+	}
+	for _, bad := range []string{``, `{}`, `{"time":"yesterday"}`, `{"time":"2026-03-01T12:00:00Z`, `{"outcome":"stored","time":"2026-03-01T12:00:00Z"}`} {
+		if _, ok := deliveryTime([]byte(bad)); ok {
+			t.Errorf("deliveryTime(%q) succeeded", bad)
 		}
 	}
 }
