@@ -1,6 +1,7 @@
 package receiver
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -61,11 +62,13 @@ func TestLoadComparison(t *testing.T) {
 		lat   []time.Duration
 		ok    int
 	}
+	dataDir := filepath.Join(t.TempDir(), "data")
+	nullAddr, _ := startReceiver(t, "null", secret, "")
+	hbAddr, stopHirebell := startReceiver(t, "hirebell", secret, dataDir)
 	targets := []*target{
-		{name: "null", url: "http://" + startNull(t) + HookPath},
+		{name: "null", url: "http://" + nullAddr + HookPath},
+		{name: "hirebell", url: "http://" + hbAddr + HookPath},
 	}
-	st, hbAddr := startHirebell(t, secret)
-	targets = append(targets, &target{name: "hirebell", url: "http://" + hbAddr + HookPath})
 	if peerAddr, ok := startPeer(t, secret); ok {
 		targets = append(targets, &target{name: "peer", url: "http://" + peerAddr + HookPath})
 	}
@@ -110,6 +113,12 @@ func TestLoadComparison(t *testing.T) {
 	}
 
 	// Every hire Hirebell answered 200 is on disk.
+	stopHirebell()
+	st, err := store.Open(dataDir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
 	if n, err := st.Count(); err != nil || n != targets[1].ok {
 		t.Errorf("Hirebell answered 200 for %d hires, the store holds %d (%v)", targets[1].ok, n, err)
 	}
@@ -251,46 +260,87 @@ func runLoad(client *http.Client, url string, secret []byte, gen *hireGen, d tim
 	return res
 }
 
-// startNull serves a receiver that reads the body and answers 200,
-// verifying and storing nothing.
-func startNull(t *testing.T) string {
+// startReceiver runs a receiver in a process of its own, as the Python
+// peer runs in its own: this test binary again, running TestLoadServe.
+// Sharing one Go runtime with the load generator would skew the figures.
+// It returns the address and a function that stops the receiver cleanly
+// (also registered as a cleanup).
+func startReceiver(t *testing.T, kind string, secret []byte, dir string) (string, func()) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLoadServe$", "-test.count=1")
+	cmd.Env = append(os.Environ(),
+		"HIREBELL_LOAD_SERVE="+kind, "HIREBELL_LOAD_SECRET="+string(secret), "HIREBELL_LOAD_DIR="+dir)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusOK)
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start %s receiver: %v", kind, err)
+	}
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			stdin.Close() // TestLoadServe stops when its input ends
+			if err := cmd.Wait(); err != nil {
+				t.Errorf("%s receiver: %v", kind, err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("%s receiver gave no address: %v", kind, err)
+	}
+	go io.Copy(io.Discard, stdout)
+	return strings.TrimSpace(addr), stop
 }
 
-// startHirebell serves the real Receiver through NewServer on a store in a
-// temporary folder, logging as the app does (to a discarded text log).
-func startHirebell(t *testing.T, secret []byte) (*store.Store, string) {
-	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "data"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
+// TestLoadServe is a receiver for TestLoadComparison, not a test of its
+// own: it serves until its standard input ends. "null" reads each body and
+// answers 200, verifying and storing nothing; "hirebell" is the real
+// Receiver and NewServer on a store, logging as the app does (to a
+// discarded text log).
+func TestLoadServe(t *testing.T) {
+	kind := os.Getenv("HIREBELL_LOAD_SERVE")
+	if kind == "" {
+		t.Skip("started by TestLoadComparison")
 	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	rcv := New(Config{Store: st, Secret: func() []byte { return secret }, Logger: log})
+	var srv *http.Server
+	switch kind {
+	case "null":
+		srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusOK)
+		})}
+	case "hirebell":
+		st, err := store.Open(os.Getenv("HIREBELL_LOAD_DIR"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		secret := []byte(os.Getenv("HIREBELL_LOAD_SECRET"))
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		srv = NewServer(New(Config{Store: st, Secret: func() []byte { return secret }, Logger: log}), log)
+	default:
+		t.Fatalf("HIREBELL_LOAD_SERVE=%q", kind)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := NewServer(rcv, log)
 	go srv.Serve(ln)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		st.Close()
-	})
-	return st, ln.Addr().String()
+	fmt.Println(ln.Addr())
+	io.Copy(io.Discard, os.Stdin)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Error(err)
+	}
 }
 
 // startPeer runs seed_receiver.py on a free loopback port. It reports
