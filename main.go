@@ -187,10 +187,13 @@ func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(s
 		AllowHTTP: os.Getenv("HIREBELL_DOCUMENTS_ALLOW_HTTP") == "1",
 	}, log)
 	// Downloads that a crash or quit interrupted go on if their links
-	// are still valid; Resume schedules them and returns.
-	if err := docs.Resume(context.Background()); err != nil {
-		log.Warn("resuming document downloads", "err", err)
-	}
+	// are still valid. Finding them reads the store: not on the way to
+	// the first window.
+	go func() {
+		if err := docs.Resume(context.Background()); err != nil {
+			log.Warn("resuming document downloads", "err", err)
+		}
+	}()
 	rcv := receiver.New(receiver.Config{
 		Store: st,
 		Secret: func() []byte {

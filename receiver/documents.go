@@ -190,8 +190,16 @@ func (f *Fetcher) start(d store.Document) {
 // file was fully written but not yet recorded is recorded, documents still
 // inside their validity window are fetched again, the rest are recorded as
 // expired, and recent hires whose documents were never planned are planned.
-// It returns once that work is scheduled.
+// It returns once that work is scheduled; it reads the store, so callers
+// that must not wait (start-up) run it on a goroutine. Close waits for it.
 func (f *Fetcher) Resume(ctx context.Context) error {
+	if !f.add() {
+		return nil
+	}
+	defer f.wg.Done()
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	defer context.AfterFunc(f.ctx, stop)() // Close ends it too
 	f.removePartials()
 	pending, err := f.st.PendingDocuments()
 	if err != nil {
@@ -212,26 +220,19 @@ func (f *Fetcher) Resume(ctx context.Context) error {
 		d.Status, d.Reason = store.DocFailed, ReasonInterrupted
 		f.record(d)
 	}
-	hires, err := f.st.List()
+	window := max(f.window(store.KindResume), f.window(store.KindPicture), f.window(store.KindFile))
+	hires, err := f.st.RecentHires(now.Add(-window))
 	if err != nil {
 		return fmt.Errorf("resume documents: %w", err)
 	}
-	window := max(f.window(store.KindResume), f.window(store.KindPicture), f.window(store.KindFile))
 	for _, h := range hires {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if now.Sub(h.UpdatedAt) > window {
-			continue
-		}
 		if docs, err := f.st.Documents(h.ComeetID); err != nil || len(docs) > 0 {
 			continue // planned already (handled above), or deleted meanwhile
 		}
-		full, err := f.st.Get(h.ComeetID)
-		if err != nil {
-			continue
-		}
-		f.Enqueue(full)
+		f.Enqueue(h)
 	}
 	return nil
 }

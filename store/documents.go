@@ -568,3 +568,29 @@ func (n *docNotifier) changed() {
 		n.ch = nil
 	}
 }
+
+// RecentHires returns, newest first and with their raw payloads, the hires
+// first received at or after since. It reads only those: hires are kept in
+// order of first receipt, so the walk stops at the first older one. (A hire
+// first received earlier and delivered again since is not included.)
+func (s *Store) RecentHires(since time.Time) ([]Hire, error) {
+	var out []Hire
+	err := s.db.View(func(tx *bolt.Tx) error {
+		payloads := tx.Bucket(bucketPayloads)
+		c := tx.Bucket(bucketHires).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var h Hire
+			if err := decodeRecord(v, &h); err != nil {
+				return fmt.Errorf("read hire %x: %w", k, err)
+			}
+			if h.ReceivedAt.Before(since) {
+				return nil
+			}
+			h.Seq = binary.BigEndian.Uint64(k)
+			h.Raw = append([]byte(nil), payloads.Get(k)...)
+			out = append(out, h)
+		}
+		return nil
+	})
+	return out, err
+}

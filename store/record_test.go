@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -112,5 +113,49 @@ func TestDeliveryTimeReadsMarshalledDeliveries(t *testing.T) {
 		if _, ok := deliveryTime([]byte(bad)); ok {
 			t.Errorf("deliveryTime(%q) succeeded", bad)
 		}
+	}
+}
+
+func TestRecentHires(t *testing.T) {
+	st, err := Open(t.TempDir(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var mid time.Time
+	for i, id := range []string{"R.1", "R.2", "R.3"} {
+		if i == 1 {
+			mid = time.Now().UTC()
+			time.Sleep(2 * time.Millisecond) // ReceivedAt must pass mid
+		}
+		if _, err := st.SaveHire(Hire{ComeetID: id, Raw: []byte(`{"comeet_id":"` + id + `"}`)}, Delivery{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name  string
+		since time.Time
+		want  []string
+	}{
+		{"all", time.Time{}, []string{"R.3", "R.2", "R.1"}},
+		{"the newer two", mid, []string{"R.3", "R.2"}},
+		{"none", time.Now().Add(time.Hour), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hs, err := st.RecentHires(tc.since)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, h := range hs {
+				got = append(got, h.ComeetID)
+				if !bytes.Contains(h.Raw, []byte(h.ComeetID)) {
+					t.Errorf("%s: raw payload %q", h.ComeetID, h.Raw)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
