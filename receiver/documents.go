@@ -69,13 +69,25 @@ type Fetcher struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	sem    chan struct{}
 	wg     sync.WaitGroup
 
+	// The work is queued, and opts.Concurrency workers take it in turn: a
+	// burst of hires (or a Resume after a crash) costs memory for its
+	// queue entries, not a goroutine per document.
 	mu       sync.Mutex
+	work     *sync.Cond   // signalled when plans or tasks grow, or on Close
+	plans    []store.Hire // stored hires whose documents are to be planned
+	tasks    []task       // downloads ready for an attempt
 	closed   bool
-	inflight map[docID]bool
+	inflight map[docID]bool  // queued, running or waiting to retry
 	partials map[string]bool // temporary files being written now
+}
+
+// task is one download attempt to make.
+type task struct {
+	d       store.Document
+	attempt int           // attempts already made in this run
+	backoff time.Duration // wait before the retry after this attempt
 }
 
 type docID struct {
@@ -110,27 +122,30 @@ func NewFetcher(st *store.Store, opts FetchOptions, log *slog.Logger) *Fetcher {
 	}
 	f := &Fetcher{
 		st: st, opts: opts, log: log,
-		sem:      make(chan struct{}, opts.Concurrency),
 		inflight: make(map[docID]bool),
 		partials: make(map[string]bool),
 	}
+	f.work = sync.NewCond(&f.mu)
 	f.hc = &http.Client{Transport: tr, CheckRedirect: f.checkRedirect}
 	f.ctx, f.cancel = context.WithCancel(context.Background())
+	f.wg.Add(opts.Concurrency)
+	for range opts.Concurrency {
+		go f.worker()
+	}
 	return f
 }
 
 // Enqueue schedules the documents linked in a stored hire (as returned in
 // store.SaveResult.Hire, raw payload included). It never blocks: the
-// documents are planned and fetched on other goroutines. Documents already
+// documents are planned and fetched by the workers. Documents already
 // saved are not downloaded again.
 func (f *Fetcher) Enqueue(h store.Hire) {
-	if !f.add() {
-		return
+	f.mu.Lock()
+	if !f.closed {
+		f.plans = append(f.plans, h)
+		f.work.Signal()
 	}
-	go func() {
-		defer f.wg.Done()
-		f.plan(h)
-	}()
+	f.mu.Unlock()
 }
 
 // add counts one goroutine unless the fetcher is closed.
@@ -142,6 +157,39 @@ func (f *Fetcher) add() bool {
 	}
 	f.wg.Add(1)
 	return true
+}
+
+// worker plans hires and makes download attempts until Close. Planning
+// comes first: it is quick, and it starts the clock-bound downloads.
+func (f *Fetcher) worker() {
+	defer f.wg.Done()
+	for {
+		f.mu.Lock()
+		for !f.closed && len(f.plans) == 0 && len(f.tasks) == 0 {
+			f.work.Wait()
+		}
+		if f.closed {
+			f.mu.Unlock()
+			return // what is queued stays pending in the store for Resume
+		}
+		if len(f.plans) > 0 {
+			h := f.plans[0]
+			f.plans[0] = store.Hire{}
+			f.plans = f.plans[1:]
+			f.mu.Unlock()
+			f.plan(h)
+			continue
+		}
+		t := f.tasks[0]
+		f.tasks[0] = task{}
+		f.tasks = f.tasks[1:]
+		f.mu.Unlock()
+		if f.step(t) {
+			f.mu.Lock()
+			delete(f.inflight, docID{t.d.HireSeq, t.d.Index})
+			f.mu.Unlock()
+		}
+	}
 }
 
 func (f *Fetcher) plan(h store.Hire) {
@@ -163,26 +211,33 @@ func (f *Fetcher) plan(h store.Hire) {
 	}
 }
 
-// start runs the download of d unless it is already running.
+// start queues the download of d unless it is already queued or running.
 func (f *Fetcher) start(d store.Document) {
 	id := docID{d.HireSeq, d.Index}
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	if f.closed || f.inflight[id] {
-		f.mu.Unlock()
 		return
 	}
 	f.inflight[id] = true
-	f.wg.Add(1)
-	f.mu.Unlock()
-	go func() {
-		defer f.wg.Done()
-		defer func() {
-			f.mu.Lock()
-			delete(f.inflight, id)
-			f.mu.Unlock()
-		}()
-		f.fetch(d)
-	}()
+	f.push(task{d: d, backoff: f.opts.Backoff})
+}
+
+// push queues t; f.mu must be held.
+func (f *Fetcher) push(t task) {
+	f.tasks = append(f.tasks, t)
+	f.work.Signal()
+}
+
+// retry queues t again after its wait, without holding a worker meanwhile.
+func (f *Fetcher) retry(t task, after time.Duration) {
+	time.AfterFunc(after, func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if !f.closed {
+			f.push(t)
+		}
+	})
 }
 
 // Resume finishes what an earlier run left (after a crash or a quit
@@ -295,6 +350,7 @@ func (f *Fetcher) removePartials() {
 func (f *Fetcher) Close() error {
 	f.mu.Lock()
 	f.closed = true
+	f.work.Broadcast()
 	f.mu.Unlock()
 	f.cancel()
 	f.wg.Wait()
@@ -330,52 +386,47 @@ type attempt struct {
 	sum    string
 }
 
-// fetch downloads one document, retrying inside its validity window, and
-// records the outcome.
-func (f *Fetcher) fetch(d store.Document) {
-	backoff := f.opts.Backoff
-	for n := 1; ; n++ {
-		// A redelivery may have brought a fresh link and a new window:
-		// read both again for every attempt.
-		cur, link, ok := f.current(d)
-		if !ok {
-			return
-		}
-		d = cur
-		if link == "" {
-			d.Status, d.Reason = store.DocFailed, ReasonNoLink
-			f.record(d)
-			return
-		}
-		d.Attempts++
-		res := f.attempt(d, link)
-		if res.reason == "" {
-			d.Status, d.Reason, d.Size, d.SHA256, d.SavedAt = store.DocSaved, "", res.size, res.sum, time.Now()
-			f.record(d)
-			return
-		}
-		if f.ctx.Err() != nil {
-			return // closing: stays pending for Resume
-		}
-		if !res.retry || n >= f.opts.MaxAttempts || !time.Now().Add(backoff).Before(d.ValidUntil) {
-			if f.replanned(d) {
-				// A redelivery brought a fresh link while this one
-				// failed: start over with it.
-				n, backoff = 0, f.opts.Backoff
-				continue
-			}
-			d.Status, d.Reason = store.DocFailed, res.reason
-			f.record(d)
-			return
-		}
-		f.log.Info("document retry", "comeet_id", d.ComeetID, "document", d.Index, "reason", res.reason, "in", backoff)
-		select {
-		case <-time.After(backoff):
-		case <-f.ctx.Done():
-			return
-		}
-		backoff *= 2
+// step makes one download attempt for t and records the outcome, or
+// queues a retry inside the validity window. It reports whether the
+// document is finished with (saved, failed, or gone) in this run.
+func (f *Fetcher) step(t task) bool {
+	// A redelivery may have brought a fresh link and a new window: read
+	// both again for every attempt.
+	d, link, ok := f.current(t.d)
+	if !ok {
+		return true
 	}
+	if link == "" {
+		d.Status, d.Reason = store.DocFailed, ReasonNoLink
+		f.record(d)
+		return true
+	}
+	d.Attempts++
+	res := f.attempt(d, link)
+	if res.reason == "" {
+		d.Status, d.Reason, d.Size, d.SHA256, d.SavedAt = store.DocSaved, "", res.size, res.sum, time.Now()
+		f.record(d)
+		return true
+	}
+	if f.ctx.Err() != nil {
+		return false // closing: stays pending for Resume
+	}
+	if !res.retry || t.attempt+1 >= f.opts.MaxAttempts || !time.Now().Add(t.backoff).Before(d.ValidUntil) {
+		if f.replanned(d) {
+			// A redelivery brought a fresh link while this one failed:
+			// start over with it.
+			f.mu.Lock()
+			f.push(task{d: d, backoff: f.opts.Backoff})
+			f.mu.Unlock()
+			return false
+		}
+		d.Status, d.Reason = store.DocFailed, res.reason
+		f.record(d)
+		return true
+	}
+	f.log.Info("document retry", "comeet_id", d.ComeetID, "document", d.Index, "reason", res.reason, "in", t.backoff)
+	f.retry(task{d: d, attempt: t.attempt + 1, backoff: 2 * t.backoff}, t.backoff)
+	return false
 }
 
 // current re-reads d's record and its link from the hire's latest payload.
@@ -475,8 +526,6 @@ func (f *Fetcher) attempt(d store.Document, link string) attempt {
 		return attempt{reason: ReasonDisk}
 	}
 
-	f.sem <- struct{}{}
-	defer func() { <-f.sem }()
 	ctx, cancel := context.WithTimeout(f.ctx, f.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
