@@ -299,6 +299,20 @@ func (s *Store) List() ([]Hire, error) {
 	return out, err
 }
 
+// EachHire calls fn for every hire, newest first, without raw payloads,
+// all inside one read transaction: a listing that keeps only some of
+// each hire builds its own compact rows instead of holding every Hire as
+// List does. The Hire passed to fn is reused between calls, so copy what
+// must outlive the call; its strings stay valid, but each one keeps that
+// hire's whole record in memory. fn must not use the store (another
+// transaction inside this one can deadlock with a writer); an error from
+// fn stops the walk and is returned as it is.
+func (s *Store) EachHire(fn func(h *Hire) error) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		return eachHire(tx, fn)
+	})
+}
+
 // eachHire calls fn for every hire, newest first. The Hire passed to fn is
 // reused between calls.
 func eachHire(tx *bolt.Tx, fn func(h *Hire) error) error {

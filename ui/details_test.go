@@ -27,7 +27,7 @@ func hvOpenSample(t *testing.T, sample string) (*hiresView, fyne.Window, store.H
 func hvOpenID(t *testing.T, v *hiresView, comeetID string) {
 	t.Helper()
 	for i := range v.model.visible {
-		if v.model.at(i).hire.ComeetID == comeetID {
+		if v.model.at(i).comeetID() == comeetID {
 			v.table.Select(widget.TableCellID{Row: i, Col: 0})
 			return
 		}

@@ -116,8 +116,9 @@ func (v *hiresView) reload() {
 		return
 	}
 	sort, terms := v.model.sort, v.model.terms
-	if max(len(v.model.rows), v.expectRows) < hiresBackgroundRows {
-		v.applyLoad(loadHireModel(v.st, sort, terms))
+	about := max(len(v.model.rows), v.expectRows)
+	if about < hiresBackgroundRows {
+		v.applyLoad(loadHireModel(v.st, sort, terms, about))
 		return
 	}
 	v.loading = true
@@ -125,7 +126,7 @@ func (v *hiresView) reload() {
 	v.background.Add(1)
 	go func() {
 		defer v.background.Done()
-		m, err := loadHireModel(v.st, sort, terms)
+		m, err := loadHireModel(v.st, sort, terms, about)
 		fyne.Do(func() {
 			v.loading = false
 			v.applyLoad(m, err)
@@ -137,16 +138,23 @@ func (v *hiresView) reload() {
 	}()
 }
 
-// loadHireModel reads and indexes every hire. It touches no widget and no
-// state of the view, so it may run on any goroutine.
-func loadHireModel(st *store.Store, sort hireSort, terms []string) (*hireModel, error) {
-	hires, err := st.List()
+// loadHireModel reads and indexes every hire; about is how many there
+// were last time, to size the rows. The hires stream from the store into
+// the model's compact rows, never all held as store.Hire values at once.
+// It touches no widget and no state of the view, so it may run on any
+// goroutine.
+func loadHireModel(st *store.Store, sort hireSort, terms []string, about int) (*hireModel, error) {
+	m := newHireModel()
+	m.sort, m.terms = sort, terms
+	m.begin(about + about/16)
+	err := st.EachHire(func(h *store.Hire) error {
+		m.add(h)
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	m := newHireModel()
-	m.sort, m.terms = sort, terms
-	m.load(hires)
+	m.end()
 	return m, nil
 }
 
@@ -235,8 +243,8 @@ func (v *hiresView) syncDetails() {
 		v.details.clear()
 		return
 	}
-	if !r.hire.UpdatedAt.Equal(v.details.shownUpdated()) {
-		v.showDetails(r.hire.ComeetID)
+	if !r.updatedAt().Equal(v.details.shownUpdated()) {
+		v.showDetails(r.comeetID())
 	}
 }
 
@@ -246,10 +254,10 @@ func (v *hiresView) open(i int) {
 	if r == nil {
 		return
 	}
-	v.selected = r.hire.ComeetID
-	v.showDetails(r.hire.ComeetID)
+	v.selected = r.comeetID()
+	v.showDetails(v.selected)
 	if v.model.markSeen(r) {
-		v.persistSeen(r.hire.ComeetID)
+		v.persistSeen(v.selected)
 		v.unseenChanged()
 		v.updateStatus()
 	}
@@ -392,11 +400,11 @@ func (v *hiresView) updateCell(id widget.TableCellID, o fyne.CanvasObject) {
 		return
 	}
 	col := hireColumn(id.Col)
-	text := r.text(col)
+	text := v.model.text(r, col)
 	if col == colReceived {
-		text = v.timeText(r.hire.ReceivedAt, true)
+		text = v.timeText(r.receivedAt(), true)
 	}
-	cell.set(text, col == colName, !r.hire.Seen, r.hire.ComeetID == v.selected)
+	cell.set(text, col == colName, !r.seen, r.comeetID() == v.selected)
 }
 
 func newHeaderButton() fyne.CanvasObject {

@@ -231,7 +231,7 @@ func BenchmarkReloadApply(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		m, err := loadHireModel(v.st, v.model.sort, v.model.terms)
+		m, err := loadHireModel(v.st, v.model.sort, v.model.terms, len(v.model.rows))
 		b.StartTimer()
 		v.applyLoad(m, err)
 	}

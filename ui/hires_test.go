@@ -90,7 +90,7 @@ func hvNewView(t *testing.T, st *store.Store) (*hiresView, fyne.Window) {
 func hvVisibleNames(v *hiresView) []string {
 	var out []string
 	for i := range v.model.visible {
-		out = append(out, v.model.at(i).name)
+		out = append(out, v.model.at(i).name())
 	}
 	return out
 }
@@ -623,48 +623,57 @@ func TestHiresEmptyGolden(t *testing.T) {
 	test.AssertRendersToMarkup(t, "hires_empty.xml", w.Canvas())
 }
 
-// hvReferenceOrder sorts rows the slow, obvious way: a stable sort of the
-// list order with empties (then dates that are not dates) last.
-func hvReferenceOrder(rows []hireRow, col hireColumn, desc bool) []int {
-	cell := func(r *hireRow) string {
-		if col == colName {
-			return r.name // the cell shows a stand-in for no name
-		}
-		return r.text(col)
-	}
-	class := func(r *hireRow) int8 {
+// hvReferenceOrder sorts hires (as loaded: row i is hires[i]) the slow,
+// obvious way, from the hires themselves: a stable sort of the list order
+// with empties (then dates that are not dates) last.
+func hvReferenceOrder(hires []store.Hire, col hireColumn, desc bool) []int {
+	cell := func(h *store.Hire) string {
 		switch col {
+		case colName:
+			return h.Name() // the cell shows a stand-in for no name
+		case colPosition:
+			return h.Position
+		case colDepartment:
+			return h.Department
 		case colStart:
-			return parseDateKey(r.hire.StartDate).rank
+			return h.StartDate
 		case colHired:
-			return parseDateKey(r.hire.HiredDate).rank
+			return h.HiredDate
+		case colManager:
+			return h.HiringManager
+		}
+		return ""
+	}
+	class := func(h *store.Hire) int8 {
+		switch col {
+		case colStart, colHired:
+			return parseDateKey(cell(h)).rank
 		case colReceived:
 			return rankValue
 		}
-		if cell(r) == "" {
+		if cell(h) == "" {
 			return rankEmpty
 		}
 		return rankValue
 	}
-	within := func(a, b *hireRow) int {
+	within := func(a, b *store.Hire) int {
 		switch col {
 		case colReceived:
-			return cmpInt(int(a.hire.Seq), int(b.hire.Seq))
+			return cmpInt(int(a.Seq), int(b.Seq))
 		case colStart, colHired:
-			ka, kb := parseDateKey(a.text(col)), parseDateKey(b.text(col))
+			ka, kb := parseDateKey(cell(a)), parseDateKey(cell(b))
 			if ka.rank == rankValue {
 				return cmpInt(int(ka.ymd), int(kb.ymd))
 			}
-			return strings.Compare(strings.ToLower(a.text(col)), strings.ToLower(b.text(col)))
 		}
 		return strings.Compare(strings.ToLower(cell(a)), strings.ToLower(cell(b)))
 	}
-	idx := make([]int, len(rows))
+	idx := make([]int, len(hires))
 	for i := range idx {
 		idx[i] = i
 	}
 	slices.SortStableFunc(idx, func(i, j int) int {
-		a, b := &rows[i], &rows[j]
+		a, b := &hires[i], &hires[j]
 		if ca, cb := class(a), class(b); ca != cb {
 			return cmpInt(int(ca), int(cb))
 		}
@@ -709,14 +718,14 @@ func TestHireModelMatchesReference(t *testing.T) {
 				m.sort = hireSort{col: col, desc: desc}
 				m.sortRows()
 				m.filter()
-				want := hvReferenceOrder(m.rows, col, desc)
+				want := hvReferenceOrder(hires, col, desc)
 				if !slices.Equal(m.visible, want) {
 					i := 0
 					for i < len(want) && m.visible[i] == want[i] {
 						i++
 					}
 					t.Fatalf("order differs at %d: got %q, want %q", i,
-						m.rows[m.visible[i]].text(col), m.rows[want[i]].text(col))
+						m.text(&m.rows[m.visible[i]], col), m.text(&m.rows[want[i]], col))
 				}
 			})
 		}
@@ -726,9 +735,9 @@ func TestHireModelMatchesReference(t *testing.T) {
 		m.sortRows()
 		m.setQuery("ENGINEER maya")
 		var want []int
-		for _, i := range hvReferenceOrder(m.rows, colName, false) {
-			r := &m.rows[i]
-			all := strings.ToLower(strings.Join([]string{r.name, r.hire.Email, r.hire.Position, r.hire.Department, r.hire.HiringManager}, "\n"))
+		for _, i := range hvReferenceOrder(hires, colName, false) {
+			h := &hires[i]
+			all := strings.ToLower(strings.Join([]string{h.Name(), h.Email, h.Position, h.Department, h.HiringManager}, "\n"))
 			if strings.Contains(all, "engineer") && strings.Contains(all, "maya") {
 				want = append(want, i)
 			}
@@ -746,5 +755,69 @@ func TestHiresNoNameCell(t *testing.T) {
 	v, _ := hvNewView(t, st)
 	if got := hvCell(v, 0).label.Text; got != "(no name)" {
 		t.Errorf("name cell %q", got)
+	}
+}
+
+func TestHireRowText(t *testing.T) {
+	cases := []struct {
+		name string
+		h    store.Hire
+	}{
+		{"all parts", store.Hire{ComeetID: "A.1", FirstName: "Zoë", MiddleName: "Ann", LastName: "ÑÚÑEZ", Email: "Zoe@Mail.Example"}},
+		{"no middle", store.Hire{ComeetID: "B", FirstName: "Émile", LastName: "O'Brien", Email: "e@x"}},
+		{"last only", store.Hire{ComeetID: "C", LastName: "İnce"}},
+		{"no name", store.Hire{ComeetID: "D", Email: "ONLY@MAIL"}},
+		{"not UTF-8", store.Hire{ComeetID: "E", FirstName: "Bad\xffName", Email: "\xfe"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := newHireModel()
+			m.load([]store.Hire{tc.h})
+			r := &m.rows[0]
+			wantName := tc.h.Name()
+			if r.comeetID() != tc.h.ComeetID || r.name() != wantName {
+				t.Errorf("comeetID %q, name %q; want %q, %q", r.comeetID(), r.name(), tc.h.ComeetID, wantName)
+			}
+			if want := strings.ToLower(wantName) + "\n" + strings.ToLower(tc.h.Email); r.searchText() != want {
+				t.Errorf("search text %q, want %q", r.searchText(), want)
+			}
+			if want := strings.ToLower(wantName); r.nameFold() != want {
+				t.Errorf("name fold %q, want %q", r.nameFold(), want)
+			}
+			wantCell := wantName
+			if wantCell == "" {
+				wantCell = noName
+			}
+			if got := m.text(r, colName); got != wantCell {
+				t.Errorf("name cell %q, want %q", got, wantCell)
+			}
+		})
+	}
+}
+
+// TestHireModelPools checks that equal values share one pooled copy and
+// that values differing only in case sort as ties, in store order.
+func TestHireModelPools(t *testing.T) {
+	hires := []store.Hire{
+		{ComeetID: "1", Seq: 4, Department: "Sales"},
+		{ComeetID: "2", Seq: 3, Department: "R&D"},
+		{ComeetID: "3", Seq: 2, Department: "SALES"},
+		{ComeetID: "4", Seq: 1, Department: "Sales"},
+	}
+	m := newHireModel()
+	m.load(hires)
+	if got := len(m.values[poolDepartment]); got != 3 {
+		t.Errorf("%d department values, want 3 (Sales, R&D, SALES)", got)
+	}
+	if m.rows[0].cells[poolDepartment] != m.rows[3].cells[poolDepartment] {
+		t.Errorf("the two Sales rows do not share a value")
+	}
+	m.toggleSort(colDepartment)
+	if want := []int{1, 0, 2, 3}; !slices.Equal(m.visible, want) {
+		t.Errorf("by department: %v, want %v", m.visible, want)
+	}
+	m.setQuery("sal")
+	if want := []int{0, 2, 3}; !slices.Equal(m.visible, want) {
+		t.Errorf("search sal: %v, want %v", m.visible, want)
 	}
 }

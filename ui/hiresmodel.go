@@ -4,6 +4,9 @@ import (
 	"cmp"
 	"slices"
 	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"hirebell/store"
 )
@@ -87,76 +90,76 @@ func atoiDigits(s string) (int, bool) {
 	return n, true
 }
 
-// hireRow is one loaded hire with its sort and search keys, computed once
-// per load: lower-cased text (strings.ToLower returns its argument without
-// allocating when there is nothing to lower) and parsed dates.
+// The columns from colPosition to colManager keep their values in pools: a
+// column of 100,000 hires holds a few dozen departments or a few thousand
+// dates, so each row keeps an index into its column's distinct values,
+// which are copied, lower-cased and parsed once each rather than once per
+// row. Their order in hireColumn is what maps a column to its pool.
+const (
+	firstPooled = colPosition
+	numPooled   = int(colManager-colPosition) + 1
+)
+
+// pooled reports whether col keeps its values in a pool.
+func pooled(col hireColumn) bool { return col >= firstPooled && int(col-firstPooled) < numPooled }
+
+// Each pooled column's pool.
+const (
+	poolPosition   = int(colPosition - firstPooled)
+	poolDepartment = int(colDepartment - firstPooled)
+	poolStart      = int(colStart - firstPooled)
+	poolHired      = int(colHired - firstPooled)
+	poolManager    = int(colManager - firstPooled)
+)
+
+// cellValue is one distinct value of a pooled column.
+type cellValue struct {
+	text string  // as received
+	fold string  // lower-cased: searched and sorted by
+	date dateKey // the date columns' sort key
+}
+
+// hireRow is one loaded hire as the table needs it: what it shows, sorts
+// and searches by, and what finds the hire again in the store (the details
+// pane reads the whole hire when a row is opened). At 100,000 hires each
+// byte here counts a hundred thousand times: one string holds the row's
+// own text, and the repetitive columns are indexes into the model's pools.
 type hireRow struct {
-	hire  store.Hire
-	name  string
-	fold  [4]string // lower-cased name, position, department, manager
-	email string    // lower-cased
-	start dateKey
-	hired dateKey
+	// text is the comeet_id, the name as shown, the lower-cased name, a
+	// newline and the lower-cased email. Its tail from the lower-cased name
+	// on is what the search matches besides the pooled columns (no search
+	// term holds a newline, so none matches across the two).
+	text     string
+	idEnd    uint32 // text[:idEnd] is the comeet_id
+	nameEnd  uint32 // text[idEnd:nameEnd] is the name as shown
+	foldEnd  uint32 // text[nameEnd:foldEnd] is the lower-cased name
+	cells    [numPooled]uint32
+	seen     bool
+	seq      uint64 // the store's order of first receipt
+	received int64  // Unix nanoseconds
+	updated  int64  // Unix nanoseconds
 }
 
-// foldIndex maps a text column to its slot in hireRow.fold.
-var foldIndex = [numHireColumns]int{colName: 0, colPosition: 1, colDepartment: 2, colManager: 3}
+// comeetID is the hire's key in the store.
+func (r *hireRow) comeetID() string { return r.text[:r.idEnd] }
 
-func newHireRow(h store.Hire) hireRow {
-	name := h.Name()
-	return hireRow{
-		hire: h,
-		name: name,
-		fold: [4]string{
-			strings.ToLower(name),
-			strings.ToLower(h.Position),
-			strings.ToLower(h.Department),
-			strings.ToLower(h.HiringManager),
-		},
-		email: strings.ToLower(h.Email),
-		start: parseDateKey(h.StartDate),
-		hired: parseDateKey(h.HiredDate),
-	}
-}
+// name is the person's name as the payload gives it, "" for none.
+func (r *hireRow) name() string { return r.text[r.idEnd:r.nameEnd] }
+
+// nameFold is the lower-cased name.
+func (r *hireRow) nameFold() string { return r.text[r.nameEnd:r.foldEnd] }
+
+// searchText is the lower-cased name and email.
+func (r *hireRow) searchText() string { return r.text[r.nameEnd:] }
+
+// receivedAt is when the hire first arrived.
+func (r *hireRow) receivedAt() time.Time { return time.Unix(0, r.received) }
+
+// updatedAt is when its latest delivery was stored.
+func (r *hireRow) updatedAt() time.Time { return time.Unix(0, r.updated) }
 
 // noName stands in for a hire whose payload has no name at all.
 const noName = "(no name)"
-
-// text is the cell's text as shown in the table (Received is formatted by
-// the view).
-func (r *hireRow) text(c hireColumn) string {
-	switch c {
-	case colName:
-		if r.name == "" {
-			return noName
-		}
-		return r.name
-	case colPosition:
-		return r.hire.Position
-	case colDepartment:
-		return r.hire.Department
-	case colStart:
-		return r.hire.StartDate
-	case colHired:
-		return r.hire.HiredDate
-	case colManager:
-		return r.hire.HiringManager
-	}
-	return ""
-}
-
-// matches reports whether every term occurs in one of the searched fields.
-// Terms are already lower-case.
-func (r *hireRow) matches(terms []string) bool {
-	for _, t := range terms {
-		if !strings.Contains(r.fold[0], t) && !strings.Contains(r.email, t) &&
-			!strings.Contains(r.fold[1], t) && !strings.Contains(r.fold[2], t) &&
-			!strings.Contains(r.fold[3], t) {
-			return false
-		}
-	}
-	return true
-}
 
 // hireSort is the table's sort order.
 type hireSort struct {
@@ -174,15 +177,21 @@ var defaultHireSort = hireSort{col: colReceived, desc: true}
 // the Fyne goroutine.
 type hireModel struct {
 	rows    []hireRow
+	values  [numPooled][]cellValue // the pooled columns' distinct values
 	order   []int
 	visible []int
 	ranks   [numHireColumns][]uint32 // per column, nil until first sorted by it
 	entries []sortEntry              // scratch for rankColumn: one per distinct value
 	keys    []uint64                 // scratch for sortRows
 	match   []bool                   // scratch for filter
+	hits    [numPooled][]bool        // scratch for filter: pooled values matching a term
 	sort    hireSort
 	terms   []string
 	unseen  int
+
+	// While loading: each pool's index by value, and the row being built.
+	intern [numPooled]map[string]uint32
+	buf    []byte
 }
 
 func newHireModel() *hireModel {
@@ -192,17 +201,129 @@ func newHireModel() *hireModel {
 // load replaces the rows with hires (newest first, as store.List gives
 // them), keeping the sort and the search.
 func (m *hireModel) load(hires []store.Hire) {
-	m.rows = slices.Grow(m.rows[:0], len(hires))
-	m.unseen = 0
-	for _, h := range hires {
-		if !h.Seen {
-			m.unseen++
-		}
-		m.rows = append(m.rows, newHireRow(h))
+	m.begin(len(hires))
+	for i := range hires {
+		m.add(&hires[i])
 	}
+	m.end()
+}
+
+// begin starts replacing the rows with about n hires, given one at a time
+// to add and then closed by end.
+func (m *hireModel) begin(n int) {
+	m.rows = slices.Grow(m.rows[:0], n)
+	for k := range m.values {
+		m.values[k] = m.values[k][:0]
+		m.intern[k] = make(map[string]uint32)
+	}
+	m.unseen = 0
+}
+
+// add appends a row for h. It keeps no reference to h or its strings:
+// each of those holds the hire's whole record.
+func (m *hireModel) add(h *store.Hire) {
+	if !h.Seen {
+		m.unseen++
+	}
+	b := append(m.buf[:0], h.ComeetID...)
+	idEnd := len(b)
+	b = appendName(b, h, false)
+	nameEnd := len(b)
+	b = appendName(b, h, true)
+	foldEnd := len(b)
+	b = append(b, '\n')
+	b = appendLower(b, h.Email)
+	m.buf = b
+	r := hireRow{
+		text:     string(b), // the row's one allocation
+		idEnd:    uint32(idEnd),
+		nameEnd:  uint32(nameEnd),
+		foldEnd:  uint32(foldEnd),
+		seen:     h.Seen,
+		seq:      h.Seq,
+		received: h.ReceivedAt.UnixNano(),
+		updated:  h.UpdatedAt.UnixNano(),
+	}
+	for k, s := range [numPooled]string{
+		poolPosition:   h.Position,
+		poolDepartment: h.Department,
+		poolStart:      h.StartDate,
+		poolHired:      h.HiredDate,
+		poolManager:    h.HiringManager,
+	} {
+		r.cells[k] = m.pool(k, s)
+	}
+	m.rows = append(m.rows, r)
+}
+
+// appendName appends h's name as Hire.Name writes it, lower-cased (as
+// strings.ToLower would) when fold is set.
+func appendName(b []byte, h *store.Hire, fold bool) []byte {
+	start := len(b)
+	for _, part := range [...]string{h.FirstName, h.MiddleName, h.LastName} {
+		if part == "" {
+			continue
+		}
+		if len(b) > start {
+			b = append(b, ' ')
+		}
+		if fold {
+			b = appendLower(b, part)
+		} else {
+			b = append(b, part...)
+		}
+	}
+	return b
+}
+
+// appendLower appends s lower-cased to b, as strings.ToLower would write
+// it, without a string in between.
+func appendLower(b []byte, s string) []byte {
+	for _, c := range s {
+		b = utf8.AppendRune(b, unicode.ToLower(c))
+	}
+	return b
+}
+
+// pool returns the index of s among pool k's values, adding it if new.
+func (m *hireModel) pool(k int, s string) uint32 {
+	if id, ok := m.intern[k][s]; ok {
+		return id
+	}
+	s = strings.Clone(s) // not a slice of the hire's record
+	v := cellValue{text: s, fold: strings.ToLower(s)}
+	if k == poolStart || k == poolHired {
+		v.date = parseDateKey(s)
+	}
+	id := uint32(len(m.values[k]))
+	m.values[k] = append(m.values[k], v)
+	m.intern[k][s] = id
+	return id
+}
+
+// end finishes a load: drops the loading indexes, sorts and searches.
+func (m *hireModel) end() {
+	m.intern = [numPooled]map[string]uint32{}
+	m.buf = nil
 	m.ranks = [numHireColumns][]uint32{}
 	m.sortRows()
 	m.filter()
+}
+
+// text is the cell's text as shown in the table (Received is formatted by
+// the view).
+func (m *hireModel) text(r *hireRow, c hireColumn) string {
+	switch {
+	case c == colName:
+		if r.nameEnd == r.idEnd {
+			return noName
+		}
+		return r.name()
+	case pooled(c):
+		k := int(c - firstPooled)
+		return m.values[k][r.cells[k]].text
+	}
+	return ""
 }
 
 // toggleSort sorts by col: ascending the first time, then flipping.
@@ -224,9 +345,11 @@ func (m *hireModel) setQuery(q string) {
 	m.filter()
 }
 
-// filter rebuilds visible from order. Rows are matched in load order,
-// which walks memory sequentially, then picked in sorted order; matching in
-// sorted order was several times slower at 100,000 rows (cache misses).
+// filter rebuilds visible from order. Each term is looked for once in
+// each distinct value of the pooled columns, then in each row's own text;
+// rows are matched in load order, which walks memory sequentially, then
+// picked in sorted order (matching in sorted order was several times
+// slower at 100,000 rows: cache misses).
 func (m *hireModel) filter() {
 	m.visible = slices.Grow(m.visible[:0], len(m.order))
 	if len(m.terms) == 0 {
@@ -234,8 +357,25 @@ func (m *hireModel) filter() {
 		return
 	}
 	m.match = slices.Grow(m.match[:0], len(m.rows))[:len(m.rows)]
-	for i := range m.rows {
-		m.match[i] = m.rows[i].matches(m.terms)
+	for i := range m.match {
+		m.match[i] = true
+	}
+	for _, t := range m.terms {
+		for _, k := range [...]int{poolPosition, poolDepartment, poolManager} {
+			m.hits[k] = m.hits[k][:0]
+			for _, v := range m.values[k] {
+				m.hits[k] = append(m.hits[k], strings.Contains(v.fold, t))
+			}
+		}
+		pos, dept, mgr := m.hits[poolPosition], m.hits[poolDepartment], m.hits[poolManager]
+		for i := range m.rows {
+			if !m.match[i] {
+				continue
+			}
+			r := &m.rows[i]
+			m.match[i] = pos[r.cells[poolPosition]] || dept[r.cells[poolDepartment]] ||
+				mgr[r.cells[poolManager]] || strings.Contains(r.searchText(), t)
+		}
 	}
 	for _, i := range m.order {
 		if m.match[i] {
@@ -244,13 +384,13 @@ func (m *hireModel) filter() {
 	}
 }
 
-// sortEntry is one row's sort key for a column, packed so that most
-// comparisons are between two integers in one contiguous slice.
+// sortEntry is one distinct value's sort key in a column, packed so that
+// most comparisons are between two integers in one contiguous slice.
 type sortEntry struct {
 	key   uint64 // the value, or the first 8 bytes of text, big-endian
-	row   int32
-	rank  int8 // rankValue, rankOdd or rankEmpty
-	exact bool // key holds the whole value: equal keys mean equal values
+	id    int32  // where sortText finds the value: a row, or a pooled value
+	rank  int8   // rankValue, rankOdd or rankEmpty
+	exact bool   // key holds the whole value: equal keys mean equal values
 }
 
 // A column rank packs a row's place in the column's ascending order, ties
@@ -289,27 +429,37 @@ func (m *hireModel) columnRanks(col hireColumn) []uint32 {
 	return m.ranks[col]
 }
 
-// rankColumn sorts the distinct values of col (a column of 100,000 hires
-// has a few dozen departments, so this is where the time goes for text)
-// and gives each row the place of its value; equal values share a place.
+// rankColumn sorts the distinct values of col (for the pooled columns,
+// their pool; a column of 100,000 hires has a few dozen departments, so
+// this is where the time goes for names) and gives each row the place of
+// its value; equal values share a place.
 func (m *hireModel) rankColumn(col hireColumn) []uint32 {
 	valueOf := make([]int32, len(m.rows)) // row -> distinct value
-	m.entries = m.entries[:0]             // distinct value -> entry of its first row
-	if col == colReceived {
-		// Every row's value is distinct: skip the map.
+	m.entries = m.entries[:0]             // distinct value -> its key
+	switch {
+	case pooled(col):
+		k := int(col - firstPooled)
+		for id, v := range m.values[k] {
+			m.entries = append(m.entries, poolEntry(col, v, int32(id)))
+		}
+		for i := range m.rows {
+			valueOf[i] = int32(m.rows[i].cells[k])
+		}
+	case col == colReceived:
+		// Seq orders by first receipt, like ReceivedAt, without ties.
 		for i := range m.rows {
 			valueOf[i] = int32(i)
-			m.entries = append(m.entries, m.rows[i].sortEntry(col, i))
+			m.entries = append(m.entries, sortEntry{key: m.rows[i].seq, id: int32(i), exact: true})
 		}
-	} else {
+	default: // colName
 		seen := make(map[string]int32)
 		for i := range m.rows {
-			v := m.rows[i].sortValue(col)
+			v := m.rows[i].nameFold()
 			id, ok := seen[v]
 			if !ok {
 				id = int32(len(m.entries))
 				seen[v] = id
-				m.entries = append(m.entries, m.rows[i].sortEntry(col, i))
+				m.entries = append(m.entries, textEntry(v, int32(i)))
 			}
 			valueOf[i] = id
 		}
@@ -346,64 +496,40 @@ func (m *hireModel) compareEntries(col hireColumn, a, b sortEntry) int {
 	if a.exact && b.exact {
 		return 0
 	}
-	return cmp.Compare(m.rows[a.row].sortText(col), m.rows[b.row].sortText(col))
-}
-
-// sortValue is what makes two rows equal in col: the lower-cased text, or
-// the date as written.
-func (r *hireRow) sortValue(col hireColumn) string {
-	switch col {
-	case colStart:
-		return r.hire.StartDate
-	case colHired:
-		return r.hire.HiredDate
-	}
-	return r.fold[foldIndex[col]]
-}
-
-// sortEntry is the key of row (r itself) in col.
-func (r *hireRow) sortEntry(col hireColumn, row int) sortEntry {
-	e := r.columnKey(col)
-	e.row = int32(row)
-	return e
-}
-
-func (r *hireRow) columnKey(col hireColumn) sortEntry {
-	switch col {
-	case colStart, colHired:
-		d := r.start
-		if col == colHired {
-			d = r.hired
-		}
-		if d.rank == rankOdd {
-			key, exact := textPrefix(r.sortText(col))
-			return sortEntry{key: key, rank: rankOdd, exact: exact}
-		}
-		return sortEntry{key: uint64(d.ymd), rank: d.rank, exact: true}
-	case colReceived:
-		// Seq orders by first receipt, like ReceivedAt, without ties.
-		return sortEntry{key: r.hire.Seq, exact: true}
-	}
-	text := r.fold[foldIndex[col]]
-	if text == "" {
-		return sortEntry{rank: rankEmpty, exact: true}
-	}
-	key, exact := textPrefix(text)
-	return sortEntry{key: key, exact: exact}
+	return cmp.Compare(m.sortText(col, a.id), m.sortText(col, b.id))
 }
 
 // sortText is the text that orders col when keys are not exact: the
-// lower-cased cell, or for dates that are not dates, the raw value.
-func (r *hireRow) sortText(col hireColumn) string {
-	switch col {
-	case colStart:
-		return strings.ToLower(r.hire.StartDate)
-	case colHired:
-		return strings.ToLower(r.hire.HiredDate)
-	case colReceived:
-		return ""
+// lower-cased cell, for dates that are not dates too.
+func (m *hireModel) sortText(col hireColumn, id int32) string {
+	switch {
+	case col == colName:
+		return m.rows[id].nameFold()
+	case pooled(col):
+		return m.values[col-firstPooled][id].fold
 	}
-	return r.fold[foldIndex[col]]
+	return ""
+}
+
+// textEntry is the key of a lower-cased text; id is where sortText finds it.
+func textEntry(fold string, id int32) sortEntry {
+	if fold == "" {
+		return sortEntry{id: id, rank: rankEmpty, exact: true}
+	}
+	key, exact := textPrefix(fold)
+	return sortEntry{key: key, id: id, exact: exact}
+}
+
+// poolEntry is the key of value v (pool index id) of a pooled column.
+func poolEntry(col hireColumn, v cellValue, id int32) sortEntry {
+	if col != colStart && col != colHired {
+		return textEntry(v.fold, id)
+	}
+	if v.date.rank == rankOdd {
+		key, exact := textPrefix(v.fold)
+		return sortEntry{key: key, id: id, rank: rankOdd, exact: exact}
+	}
+	return sortEntry{key: uint64(v.date.ymd), id: id, rank: v.date.rank, exact: true}
 }
 
 // textPrefix packs the first 8 bytes of s big-endian, so that comparing
@@ -430,7 +556,7 @@ func (m *hireModel) at(i int) *hireRow {
 // find returns the loaded row for comeetID, visible or not.
 func (m *hireModel) find(comeetID string) *hireRow {
 	for i := range m.rows {
-		if m.rows[i].hire.ComeetID == comeetID {
+		if m.rows[i].comeetID() == comeetID {
 			return &m.rows[i]
 		}
 	}
@@ -444,7 +570,7 @@ func (m *hireModel) markSeenIDs(ids map[string]bool) {
 		return
 	}
 	for i := range m.rows {
-		if r := &m.rows[i]; ids[r.hire.ComeetID] {
+		if r := &m.rows[i]; ids[r.comeetID()] {
 			m.markSeen(r)
 		}
 	}
@@ -452,10 +578,10 @@ func (m *hireModel) markSeenIDs(ids map[string]bool) {
 
 // markSeen marks a row seen and reports whether it was unseen.
 func (m *hireModel) markSeen(r *hireRow) bool {
-	if r.hire.Seen {
+	if r.seen {
 		return false
 	}
-	r.hire.Seen = true
+	r.seen = true
 	m.unseen--
 	return true
 }
