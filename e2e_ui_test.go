@@ -31,7 +31,7 @@ import (
 // or artifacts/ in the repository.
 
 // e2eTools are the programs the desktop end-to-end test drives.
-var e2eTools = []string{"xvfb-run", "dbus-run-session", "dbus-monitor", "gdbus", "xdotool", "import"}
+var e2eTools = []string{"xvfb-run", "dbus-run-session", "dbus-monitor", "gdbus", "xdotool", "import", "gcc"}
 
 func needDesktopTools(t *testing.T) {
 	t.Helper()
@@ -44,7 +44,7 @@ func needDesktopTools(t *testing.T) {
 	if len(missing) == 0 {
 		return
 	}
-	msg := fmt.Sprintf("needs %s (Debian: xvfb xauth dbus dbus-bin libglib2.0-bin xdotool imagemagick)", strings.Join(missing, ", "))
+	msg := fmt.Sprintf("needs %s (Debian: xvfb xauth dbus dbus-bin libglib2.0-bin xdotool imagemagick gcc libx11-dev)", strings.Join(missing, ", "))
 	if os.Getenv("HIREBELL_E2E") == "1" {
 		t.Fatal(msg)
 	}
@@ -253,10 +253,6 @@ func TestDesktopEndToEnd(t *testing.T) {
 	addr := freeAddr(t)
 	out := t.TempDir()
 	artifacts := artifactsDir(t)
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	// The app holds the data folder's lock, so read the secret first.
 	stdout, stderr, code := runCLI(t, env, "secret", "--data", data)
@@ -284,69 +280,8 @@ func TestDesktopEndToEnd(t *testing.T) {
 		t.Fatalf("serve did not stop cleanly: %v", err)
 	}
 
-	appLog, err := os.Create(filepath.Join(out, "app.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer appLog.Close()
-	cmd := exec.Command("xvfb-run", "-a", "-s", "-screen 0 1280x800x24",
-		"dbus-run-session", "--",
-		"bash", filepath.Join(wd, ".ci/e2e/session.sh"), out,
-		bin, "--data", data, "--listen", addr, "--no-tunnel")
-	cmd.Dir = wd // FyneApp.toml is read from here for a binary in a temp folder
-	cmd.Env = env
-	cmd.Stdout, cmd.Stderr = appLog, appLog
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	started := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	var waitErr error
-	go func() { waitErr = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		select {
-		case <-exited:
-		default:
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-exited
-		}
-		for _, name := range []string{"app.log", "notify.log"} {
-			if b, err := os.ReadFile(filepath.Join(out, name)); err == nil {
-				os.WriteFile(filepath.Join(artifacts, "e2e-"+name), b, 0o644)
-			}
-		}
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(out, "app.log"))
-			t.Logf("app output:\n%s", b)
-		}
-	})
-
-	var sess session
-	waitFor(t, "the session to start", 60*time.Second, func() bool {
-		b, err := os.ReadFile(filepath.Join(out, "env"))
-		if err != nil {
-			return false
-		}
-		sess.env = append([]string(nil), env...)
-		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-			if pid, ok := strings.CutPrefix(line, "APP_PID="); ok {
-				sess.pid = pid
-				continue
-			}
-			sess.env = append(sess.env, line)
-		}
-		return true
-	})
-	var wid string
-	waitFor(t, "the Hirebell window", 30*time.Second, func() bool {
-		cmd := exec.Command("xdotool", "search", "--name", "^Hirebell$")
-		cmd.Env = sess.env
-		b, _ := cmd.Output()
-		wid, _, _ = strings.Cut(strings.TrimSpace(string(b)), "\n")
-		return wid != ""
-	})
-	t.Logf("window up %v after launch", time.Since(started).Round(time.Millisecond))
+	app := launchDesktop(t, env, out, artifacts, true, bin, "--data", data, "--listen", addr, "--no-tunnel")
+	sess, wid, exited := app.sess, app.wid, app.exited
 	waitFor(t, "the receiver", 15*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/")
 		if err == nil {
@@ -496,10 +431,7 @@ func TestDesktopEndToEnd(t *testing.T) {
 
 	// Closing the window hides it to the tray: hires still arrive, and a
 	// click on the tray icon brings the window back.
-	closer := filepath.Join(t.TempDir(), "closewin")
-	if out, err := exec.Command("gcc", "-o", closer, filepath.Join(wd, ".ci/e2e/closewin.c"), "-lX11").CombinedOutput(); err != nil {
-		t.Fatalf("build closewin: %v\n%s", err, out)
-	}
+	closer := buildCloser(t)
 	visible := func() bool {
 		out, _ := sess.try("xdotool", "search", "--onlyvisible", "--name", "^Hirebell$")
 		return strings.TrimSpace(out) != ""
@@ -518,9 +450,9 @@ func TestDesktopEndToEnd(t *testing.T) {
 	// whenever the menu is rebuilt (opening a hire changed the unseen
 	// line), so look Quit up afresh. The app may be gone before it
 	// replies: that is a quit, not an error.
-	_, menuPath, items, err = sess.trayMenu()
-	if err != nil {
-		t.Fatal(err)
+	_, menuPath, items, trayErr = sess.trayMenu()
+	if trayErr != nil {
+		t.Fatal(trayErr)
 	}
 	quitID := ""
 	for _, it := range items {
@@ -535,8 +467,8 @@ func TestDesktopEndToEnd(t *testing.T) {
 	}
 	select {
 	case <-exited:
-		if waitErr != nil {
-			t.Errorf("the app did not exit cleanly after Quit: %v", waitErr)
+		if app.waitErr != nil {
+			t.Errorf("the app did not exit cleanly after Quit: %v", app.waitErr)
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the app did not exit within 30 s of Quit")
@@ -550,6 +482,147 @@ func TestDesktopEndToEnd(t *testing.T) {
 			t.Errorf("app log contains %q", bad)
 		}
 	}
+}
+
+// desktopApp is the app running in its own X server.
+type desktopApp struct {
+	sess    session
+	wid     string        // the main window
+	exited  chan struct{} // closed when the app's session ended
+	waitErr error         // its exit status, once exited is closed
+}
+
+// launchDesktop runs argv in a fresh Xvfb, in its own session bus when
+// withBus (through session.sh), and waits for the Hirebell window. The
+// output goes to out/app.log; logs are copied to artifacts at the end.
+func launchDesktop(t *testing.T, env []string, out, artifacts string, withBus bool, argv ...string) *desktopApp {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	appLog, err := os.Create(filepath.Join(out, "app.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { appLog.Close() })
+	args := []string{"-a", "-s", "-screen 0 1280x800x24"}
+	if withBus {
+		args = append(args, "dbus-run-session", "--", "bash", filepath.Join(wd, ".ci/e2e/session.sh"), out)
+	} else {
+		args = append(args, "bash", "-c",
+			`printf 'DISPLAY=%s\nXAUTHORITY=%s\nAPP_PID=%s\n' "$DISPLAY" "${XAUTHORITY:-}" "$$" >"$0/env"; exec "$@"`, out)
+	}
+	cmd := exec.Command("xvfb-run", append(args, argv...)...)
+	cmd.Dir = wd // FyneApp.toml is read from here for a binary in a temp folder
+	cmd.Env = env
+	cmd.Stdout, cmd.Stderr = appLog, appLog
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	started := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	app := &desktopApp{exited: make(chan struct{})}
+	go func() { app.waitErr = cmd.Wait(); close(app.exited) }()
+	t.Cleanup(func() {
+		select {
+		case <-app.exited:
+		default:
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-app.exited
+		}
+		prefix := "e2e-"
+		if !withBus {
+			prefix = "e2e-nobus-"
+		}
+		for _, name := range []string{"app.log", "notify.log"} {
+			if b, err := os.ReadFile(filepath.Join(out, name)); err == nil {
+				os.WriteFile(filepath.Join(artifacts, prefix+name), b, 0o644)
+			}
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(out, "app.log"))
+			t.Logf("app output:\n%s", b)
+		}
+	})
+
+	waitFor(t, "the session to start", 60*time.Second, func() bool {
+		b, err := os.ReadFile(filepath.Join(out, "env"))
+		if err != nil {
+			return false
+		}
+		app.sess.env = append([]string(nil), env...)
+		for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+			if pid, ok := strings.CutPrefix(line, "APP_PID="); ok {
+				app.sess.pid = pid
+				continue
+			}
+			app.sess.env = append(app.sess.env, line)
+		}
+		return true
+	})
+	waitFor(t, "the Hirebell window", 30*time.Second, func() bool {
+		out, _ := app.sess.try("xdotool", "search", "--name", "^Hirebell$")
+		app.wid, _, _ = strings.Cut(strings.TrimSpace(out), "\n")
+		return app.wid != ""
+	})
+	t.Logf("window up %v after launch", time.Since(started).Round(time.Millisecond))
+	return app
+}
+
+// TestDesktopWithoutSessionBus runs the app where no session bus answers:
+// no tray (Fyne issue 6403 would panic on quit), hires still arrive, and
+// closing the window quits cleanly.
+func TestDesktopWithoutSessionBus(t *testing.T) {
+	needDesktopTools(t)
+	bin := hirebellBinary(t)
+	env := append(testEnv(t), "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent/hirebell-test-bus")
+	data := filepath.Join(t.TempDir(), "data")
+	addr := freeAddr(t)
+	stdout, stderr, code := runCLI(t, env, "secret", "--data", data)
+	if code != 0 {
+		t.Fatalf("secret: exit %d: %s", code, stderr)
+	}
+	secret := strings.TrimSpace(stdout)
+	closer := buildCloser(t)
+
+	out := t.TempDir()
+	app := launchDesktop(t, env, out, artifactsDir(t), false, bin, "--data", data, "--listen", addr, "--no-tunnel")
+	waitFor(t, "the receiver", 15*time.Second, func() bool {
+		resp, err := http.Get("http://" + addr + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil
+	})
+	deliver(t, addr, secret, e2eHire{"E2E-N1", "Ada", "Lovelace", "Engineer", "R&D", "Grace Hopper", "2027-01-04"}.payload())
+
+	app.sess.run(t, closer, app.wid)
+	select {
+	case <-app.exited:
+		if app.waitErr != nil {
+			t.Errorf("closing the window did not quit cleanly: %v", app.waitErr)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("closing the only window did not quit the app (no tray to keep it)")
+	}
+	logs, _ := os.ReadFile(filepath.Join(out, "app.log"))
+	for _, bad := range []string{"WARNING: DATA RACE", "panic:", "Error in Fyne call thread", "systray"} {
+		if bytes.Contains(logs, []byte(bad)) {
+			t.Errorf("app log contains %q", bad)
+		}
+	}
+}
+
+// buildCloser compiles closewin, which closes a window as a window manager
+// would.
+func buildCloser(t *testing.T) string {
+	t.Helper()
+	closer := filepath.Join(t.TempDir(), "closewin")
+	if out, err := exec.Command("gcc", "-o", closer, ".ci/e2e/closewin.c", "-lX11").CombinedOutput(); err != nil {
+		t.Fatalf("build closewin: %v\n%s", err, out)
+	}
+	return closer
 }
 
 // unseenLine is the tray's unseen line for n hires (ui.unseenText).

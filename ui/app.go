@@ -116,10 +116,13 @@ func New(d Deps) *UI {
 		u.setupTab,
 	)
 	u.w.SetContent(u.tabs)
+	quitItem := fyne.NewMenuItem("Quit", u.quit)
+	quitItem.IsQuit = true
 	u.w.SetMainMenu(fyne.NewMainMenu(fyne.NewMenu("File",
 		fyne.NewMenuItem("Export CSV...", u.showExport),
-		fyne.NewMenuItemSeparator(),
 		fyne.NewMenuItem("Open setup", func() { u.tabs.Select(u.setupTab) }),
+		fyne.NewMenuItemSeparator(),
+		quitItem,
 	)))
 	// A first-time user has nothing to see yet but what to set up.
 	if n, err := d.Store.Count(); err == nil && n == 0 {
@@ -135,6 +138,9 @@ func New(d Deps) *UI {
 		installTray(desk, u.tray, u.showWindow)
 		// With a tray, closing the window keeps Hirebell receiving.
 		u.w.SetCloseIntercept(u.w.Hide)
+	} else {
+		// Without a tray, closing the window quits.
+		u.w.SetCloseIntercept(u.quit)
 	}
 	u.setUnseen(u.hires.unseen())
 	d.App.Lifecycle().SetOnStopped(u.stop)
@@ -258,9 +264,19 @@ func (u *UI) showWindow() {
 	u.w.RequestFocus()
 }
 
+// quitDelay is how long quit waits between hiding the window and
+// closing it. Fyne 2.7.1 crashes (nil dereference in processMouseMoved)
+// when a pointer event still queued for a window arrives after app.Quit
+// has marked it closing; once hidden, the window gets no new ones, and
+// this lets the queued ones drain first.
+const quitDelay = 100 * time.Millisecond
+
+// quit hides the window, then stops the app; Run returns and main shuts
+// the receiver down.
 func (u *UI) quit() {
-	u.d.Log.Info("quit from the tray")
-	u.d.App.Quit()
+	u.d.Log.Info("quitting")
+	u.w.Hide()
+	u.after(quitDelay, func() { u.do(u.d.App.Quit) })
 }
 
 // copyWebhookURL puts the address for Comeet on the clipboard.

@@ -475,3 +475,19 @@ func BenchmarkHireArrived(b *testing.B) {
 		u.HireArrived(res)
 	}
 }
+
+func TestQuitIsDeferred(t *testing.T) {
+	e := newShellEnv(t, false)
+	e.ui.w.Show()
+	e.ui.quit()
+	// The window is hidden at once (not observable on the test driver);
+	// app.Quit comes a moment later, on the Fyne goroutine.
+	if e.tm.count() != 1 {
+		t.Fatalf("quit scheduled %d steps, want 1", e.tm.count())
+	}
+	if d := e.tm.delay[0]; d <= 0 || d > time.Second {
+		t.Errorf("quit delay %v", d)
+	}
+	e.tm.fire()
+	e.queue.runOne(t)
+}
