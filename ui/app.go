@@ -4,6 +4,7 @@ package ui
 
 import (
 	"fmt"
+	"image/color"
 	"log/slog"
 	"os"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
@@ -306,12 +308,22 @@ func ShowStartupError(a fyne.App, msg string) {
 	w.SetIcon(assets.Icon)
 	text := widget.NewLabel(msg)
 	text.Wrapping = fyne.TextWrapWord
-	quit := widget.NewButton("Quit", a.Quit)
+	// Hide first, quit a moment later: see quitDelay.
+	stop := func() {
+		w.Hide()
+		time.AfterFunc(quitDelay, func() { fyne.Do(a.Quit) })
+	}
+	w.SetCloseIntercept(stop)
+	quit := widget.NewButton("Quit", stop)
 	quit.Importance = widget.HighImportance
 	icon := widget.NewIcon(theme.WarningIcon())
+	// A wrapping label has no width of its own: give it one, or the
+	// window grows a word per line.
+	width := canvas.NewRectangle(color.Transparent)
+	width.SetMinSize(fyne.NewSize(400, 0))
 	w.SetContent(container.NewPadded(container.NewBorder(nil,
 		container.NewHBox(layout.NewSpacer(), quit),
-		container.NewVBox(icon), nil, text)))
+		container.NewVBox(icon), nil, container.NewStack(width, text))))
 	w.Resize(fyne.NewSize(480, 180))
 	w.SetMaster()
 	w.CenterOnScreen()
