@@ -280,7 +280,10 @@ func TestDesktopEndToEnd(t *testing.T) {
 		t.Fatalf("serve did not stop cleanly: %v", err)
 	}
 
-	app := launchDesktop(t, env, out, artifacts, true, bin, "--data", data, "--listen", addr, "--no-tunnel")
+	// No --no-tunnel: with no ngrok token (testEnv clears NGROK_AUTHTOKEN)
+	// the public URL is off without touching the network, and the window
+	// says what a new user must do.
+	app := launchDesktop(t, env, out, artifacts, true, bin, "--data", data, "--listen", addr)
 	sess, wid, exited := app.sess, app.wid, app.exited
 	waitFor(t, "the receiver", 15*time.Second, func() bool {
 		resp, err := http.Get("http://" + addr + "/")
@@ -428,6 +431,14 @@ func TestDesktopEndToEnd(t *testing.T) {
 	}
 	click(80, 164, "hirebell-details.png") // the newest hire's row
 	click(270, 50, "hirebell-setup.png")   // the Setup tab
+
+	// "Send test hire" (where the Setup tab puts it) sends a signed sample
+	// through the receiver: the receiver logs it as a test, not a hire.
+	click(80, 386, "hirebell-selftest.png")
+	waitFor(t, "the self-test to reach the receiver", 15*time.Second, func() bool {
+		logs, _ := os.ReadFile(filepath.Join(out, "app.log"))
+		return bytes.Contains(logs, []byte("outcome=test"))
+	})
 
 	// Closing the window hides it to the tray: hires still arrive, and a
 	// click on the tray icon brings the window back.

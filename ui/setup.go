@@ -240,7 +240,7 @@ func (p *setupPanel) showTokenSource() {
 	case p.envToken != "":
 		p.tokenSource.SetText("Using the authtoken from NGROK_AUTHTOKEN. One saved here takes its place.")
 	default:
-		p.tokenSource.SetText("Get a free authtoken at dashboard.ngrok.com (Your Authtoken), paste it above and press Save.")
+		p.tokenSource.SetText("No authtoken saved yet.")
 	}
 }
 
@@ -392,7 +392,11 @@ func (p *setupPanel) showTestResult(rep receiver.SelfTestReport, public bool) {
 	if rep.OK {
 		msg := "Passed. " + rep.Message
 		if !public {
-			msg += " This checked the local address only: Comeet needs the public URL."
+			// The receiver's message says Comeet can reach it; from the
+			// local address that is not so.
+			msg = fmt.Sprintf("Passed on this computer: the test hire came back in %d ms. "+
+				"This was the local address, which Comeet cannot reach: set up the public URL below.",
+				rep.Elapsed.Milliseconds())
 		}
 		p.testResult.Importance = widget.SuccessImportance
 		p.testResult.SetText(msg)

@@ -153,7 +153,7 @@ func TestSetupSaveTunnelSettings(t *testing.T) {
 		{"pasted URL as domain", "", "tok_1", "https://Bell.ngrok-free.app/", "tok_1", "bell.ngrok-free.app", "tok_1", "saved here"},
 		{"empty falls back to the environment", "env_tok", "", "", "env_tok", "", "", "NGROK_AUTHTOKEN"},
 		{"saved beats the environment", "env_tok", "mine", "", "mine", "", "mine", "saved here"},
-		{"nothing at all", "", "", "", "", "", "", "dashboard.ngrok.com"},
+		{"nothing at all", "", "", "", "", "", "", "No authtoken saved yet"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,13 +247,15 @@ func TestSetupSelfTest(t *testing.T) {
 		report   receiver.SelfTestReport
 		wantBase string
 		says     []string
+		avoid    []string
 		imp      widget.Importance
 	}{
 		{
 			name:     "local passes",
-			report:   receiver.SelfTestReport{OK: true, Message: "The test hire came back in 3 ms."},
+			report:   receiver.SelfTestReport{OK: true, Message: "Comeet can reach it.", Elapsed: 3 * time.Millisecond},
 			wantBase: shellLocalURL,
-			says:     []string{"Passed.", "came back", "local address only"},
+			says:     []string{"Passed on this computer", "came back in 3 ms", "Comeet cannot reach"},
+			avoid:    []string{"Comeet can reach it"},
 			imp:      widget.SuccessImportance,
 		},
 		{
@@ -303,6 +305,11 @@ func TestSetupSelfTest(t *testing.T) {
 			for _, s := range tt.says {
 				if !strings.Contains(p.testResult.Text, s) {
 					t.Errorf("result %q lacks %q", p.testResult.Text, s)
+				}
+			}
+			for _, s := range tt.avoid {
+				if strings.Contains(p.testResult.Text, s) {
+					t.Errorf("result %q says %q", p.testResult.Text, s)
 				}
 			}
 			if p.testResult.Importance != tt.imp {
