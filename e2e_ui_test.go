@@ -339,11 +339,20 @@ func TestDesktopEndToEnd(t *testing.T) {
 
 	// A burst does not flood the desktop: past a few in a second, the
 	// rest are told in one summary ("N new hires").
-	const burst = 8
+	burstHires := []e2eHire{
+		{"E2E-B1", "Noa", "Levi", "QA Engineer", "R&D", "Omer Katz", "2027-01-18"},
+		{"E2E-B2", "Daniel", "Mizrahi", "Sales Engineer", "Sales", "Shira Adler", "2027-02-01"},
+		{"E2E-B3", "Yael", "Shapiro", "Marketing Manager", "Marketing", "Eitan Bar", "2027-01-11"},
+		{"E2E-B4", "Tomás", "García", "Support Specialist", "Support", "Lea Martin", "2026-12-21"},
+		{"E2E-B5", "Lina", "Haddad", "Frontend Engineer", "R&D", "Noa Friedman", "2027-03-07"},
+		{"E2E-B6", "Amir", "Cohen", "DevOps Engineer", "R&D", "Noa Friedman", "2027-01-25"},
+		{"E2E-B7", "Sofia", "Rossi", "Recruiter", "People", "Lea Martin", "2027-02-15"},
+		{"E2E-B8", "Ethan", "Brooks", "Product Manager", "Product", "Daniel Levi", "2027-04-04"},
+	}
+	burst := len(burstHires)
 	errs := make(chan error, burst)
-	for i := range burst {
+	for _, h := range burstHires {
 		go func() {
-			h := e2eHire{fmt.Sprintf("E2E-B%d", i), "Burst", fmt.Sprint(i), "Intern", "R&D", "Ada Lovelace", "2027-06-01"}
 			_, err := post(addr, secret, h.payload())
 			errs <- err
 		}()
@@ -426,7 +435,7 @@ func TestDesktopEndToEnd(t *testing.T) {
 			t.Logf("no %s screenshot: %v", name, err)
 			return
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(time.Second)
 		sess.run(t, "import", "-window", wid, filepath.Join(artifacts, name))
 	}
 	click(80, 164, "hirebell-details.png") // the newest hire's row
