@@ -324,6 +324,9 @@ func TestDesktopEndToEnd(t *testing.T) {
 		if c.app != "app.hirebell.desktop" {
 			t.Errorf("notification %d from app %q", i, c.app)
 		}
+		if icon, err := os.ReadFile(c.icon); err != nil || !bytes.HasPrefix(icon, []byte("\x89PNG")) {
+			t.Errorf("notification %d icon %q is not a PNG (%v)", i, c.icon, err)
+		}
 		if !c.at.IsZero() {
 			lat = append(lat, c.at.Sub(acked[i]))
 		}
