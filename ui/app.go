@@ -127,7 +127,9 @@ func New(d Deps) *UI {
 		quitItem,
 	)))
 	// A first-time user has nothing to see yet but what to set up.
-	if n, err := d.Store.Count(); err == nil && n == 0 {
+	if n, err := d.Store.Count(); err != nil {
+		d.Log.Error("count hires", "err", err)
+	} else if n == 0 {
 		u.tabs.Select(u.setupTab)
 	}
 
