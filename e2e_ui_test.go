@@ -389,10 +389,10 @@ func TestDesktopEndToEnd(t *testing.T) {
 	// table's reload, a moment after the hires.
 	wantUnseen := unseenLine(len(seed) + len(fresh) + burst)
 	var items []trayItem
-	var dest, menuPath string
+	var dest string
 	var trayErr error
 	waitFor(t, "the tray menu to show "+wantUnseen, 15*time.Second, func() bool {
-		dest, menuPath, items, trayErr = sess.trayMenu()
+		dest, _, items, trayErr = sess.trayMenu()
 		if trayErr != nil {
 			return false
 		}
@@ -454,7 +454,7 @@ func TestDesktopEndToEnd(t *testing.T) {
 
 	// Closing the window hides it to the tray: hires still arrive, and a
 	// click on the tray icon brings the window back.
-	closer := buildCloser(t)
+	closer := buildHelper(t, "closewin")
 	visible := func() bool {
 		out, _ := sess.try("xdotool", "search", "--onlyvisible", "--name", "^Hirebell$")
 		return strings.TrimSpace(out) != ""
@@ -465,27 +465,29 @@ func TestDesktopEndToEnd(t *testing.T) {
 	sess.run(t, closer, wid)
 	waitFor(t, "the window to hide after close", 10*time.Second, func() bool { return !visible() })
 	deliver(t, addr, secret, e2eHire{"E2E-H1", "Hidden", "Window", "Engineer", "R&D", "Ada Lovelace", "2027-05-03"}.payload())
+
+	// The tray's copies work with the window hidden.
+	clipget := buildHelper(t, "clipget")
+	for _, c := range []struct{ label, want string }{
+		{"Copy webhook URL", "http://" + addr + receiver.HookPath},
+		{"Copy secret", secret},
+	} {
+		if err := sess.trayClick(t, c.label); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, c.label+" to fill the clipboard", 10*time.Second, func() bool {
+			out, err := sess.try(clipget)
+			return err == nil && out == c.want
+		})
+	}
+
 	sess.run(t, "gdbus", "call", "--session", "--dest", dest, "--object-path", "/StatusNotifierItem",
 		"--method", "org.kde.StatusNotifierItem.Activate", "0", "0")
 	waitFor(t, "the tray click to show the window again", 10*time.Second, visible)
 
-	// Quit through the tray menu, as a person would. Item ids change
-	// whenever the menu is rebuilt (opening a hire changed the unseen
-	// line), so look Quit up afresh. The app may be gone before it
-	// replies: that is a quit, not an error.
-	_, menuPath, items, trayErr = sess.trayMenu()
-	if trayErr != nil {
-		t.Fatal(trayErr)
-	}
-	quitID := ""
-	for _, it := range items {
-		if it.label == "Quit" {
-			quitID = it.id
-		}
-	}
-	if _, err := sess.try("gdbus", "call", "--session", "--dest", dest, "--object-path", menuPath,
-		"--method", "com.canonical.dbusmenu.Event", "--", quitID, "clicked", `<"">`, "0"); err != nil &&
-		!strings.Contains(err.Error(), "NoReply") {
+	// Quit through the tray menu, as a person would. The app may be gone
+	// before it replies: that is a quit, not an error.
+	if err := sess.trayClick(t, "Quit"); err != nil && !strings.Contains(err.Error(), "NoReply") {
 		t.Fatalf("clicking Quit: %v", err)
 	}
 	select {
@@ -607,7 +609,7 @@ func TestDesktopWithoutSessionBus(t *testing.T) {
 		t.Fatalf("secret: exit %d: %s", code, stderr)
 	}
 	secret := strings.TrimSpace(stdout)
-	closer := buildCloser(t)
+	closer := buildHelper(t, "closewin")
 
 	out := t.TempDir()
 	app := launchDesktop(t, env, out, artifactsDir(t), false, bin, "--data", data, "--listen", addr, "--no-tunnel")
@@ -637,15 +639,34 @@ func TestDesktopWithoutSessionBus(t *testing.T) {
 	}
 }
 
-// buildCloser compiles closewin, which closes a window as a window manager
-// would.
-func buildCloser(t *testing.T) string {
+// buildHelper compiles one of the small Xlib programs in .ci/e2e.
+func buildHelper(t *testing.T, name string) string {
 	t.Helper()
-	closer := filepath.Join(t.TempDir(), "closewin")
-	if out, err := exec.Command("gcc", "-o", closer, ".ci/e2e/closewin.c", "-lX11").CombinedOutput(); err != nil {
-		t.Fatalf("build closewin: %v\n%s", err, out)
+	bin := filepath.Join(t.TempDir(), name)
+	if out, err := exec.Command("gcc", "-o", bin, filepath.Join(".ci/e2e", name+".c"), "-lX11").CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
-	return closer
+	return bin
+}
+
+// trayClick clicks the tray menu item with that label, as a tray host
+// would. Ids change whenever the menu is rebuilt, so the menu is read
+// afresh each time.
+func (s session) trayClick(t *testing.T, label string) error {
+	t.Helper()
+	dest, path, items, err := s.trayMenu()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.label == label {
+			_, err := s.try("gdbus", "call", "--session", "--dest", dest, "--object-path", path,
+				"--method", "com.canonical.dbusmenu.Event", "--", it.id, "clicked", `<"">`, "0")
+			return err
+		}
+	}
+	t.Fatalf("no %q in the tray menu", label)
+	return nil
 }
 
 // unseenLine is the tray's unseen line for n hires (ui.unseenText).
