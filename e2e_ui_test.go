@@ -485,6 +485,33 @@ func TestDesktopEndToEnd(t *testing.T) {
 		"--method", "org.kde.StatusNotifierItem.Activate", "0", "0")
 	waitFor(t, "the tray click to show the window again", 10*time.Second, visible)
 
+	// Export CSV... from the tray opens the save dialog with today's name
+	// in the user's home; Return saves it there, readable by its owner only.
+	home := ""
+	for _, kv := range env {
+		if h, ok := strings.CutPrefix(kv, "HOME="); ok {
+			home = h
+		}
+	}
+	csvPath := filepath.Join(home, "hires-"+time.Now().Format(time.DateOnly)+".csv")
+	if err := sess.trayClick(t, "Export CSV..."); err != nil {
+		t.Fatal(err)
+	}
+	var csvData []byte
+	waitFor(t, "the export to reach "+csvPath, 15*time.Second, func() bool {
+		sess.try("xdotool", "key", "--window", wid, "Return")
+		csvData, _ = os.ReadFile(csvPath)
+		return bytes.Count(csvData, []byte("\n")) > len(seed)+len(fresh)+burst
+	})
+	if fi, err := os.Stat(csvPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("export file %s: %v, mode %v; want 0600", csvPath, err, fi.Mode().Perm())
+	}
+	if !bytes.Contains(csvData, []byte("Hedy")) || !bytes.HasPrefix(csvData, []byte("comeet_id,")) {
+		t.Errorf("the export lacks its header or a hire:\n%s", csvData)
+	}
+	time.Sleep(500 * time.Millisecond)
+	sess.run(t, "import", "-window", wid, filepath.Join(artifacts, "hirebell-exported.png"))
+
 	// Quit through the tray menu, as a person would. The app may be gone
 	// before it replies: that is a quit, not an error.
 	if err := sess.trayClick(t, "Quit"); err != nil && !strings.Contains(err.Error(), "NoReply") {
