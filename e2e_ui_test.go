@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -511,6 +512,47 @@ func TestDesktopEndToEnd(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	sess.run(t, "import", "-window", wid, filepath.Join(artifacts, "hirebell-exported.png"))
+
+	// A second copy on the same data folder says why it cannot start, in
+	// a window of its own, and exits 1 when that window is closed.
+	second := exec.Command(bin, "--data", data, "--listen", freeAddr(t), "--no-tunnel")
+	second.Env = sess.env
+	var secondOut bytes.Buffer
+	second.Stdout, second.Stderr = &secondOut, &secondOut
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	secondDone := make(chan error, 1)
+	go func() { secondDone <- second.Wait() }()
+	var errWin string
+	waitFor(t, "the second copy's message window", 20*time.Second, func() bool {
+		out, _ := sess.try("xdotool", "search", "--onlyvisible", "--name", "^Hirebell$")
+		for _, w := range strings.Fields(out) {
+			if w != wid {
+				errWin = w
+			}
+		}
+		return errWin != ""
+	})
+	time.Sleep(500 * time.Millisecond)
+	sess.run(t, "import", "-window", errWin, filepath.Join(artifacts, "hirebell-second-copy.png"))
+	sess.run(t, closer, errWin)
+	select {
+	case err := <-secondDone:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+			t.Errorf("second copy ended with %v, want exit status 1\n%s", err, secondOut.String())
+		}
+	case <-time.After(20 * time.Second):
+		second.Process.Kill()
+		t.Fatalf("the second copy did not exit after its window was closed\n%s", secondOut.String())
+	}
+	if !strings.Contains(secondOut.String(), "already using the data folder") {
+		t.Errorf("second copy said:\n%s", secondOut.String())
+	}
+	if strings.Contains(secondOut.String(), "panic:") {
+		t.Errorf("second copy panicked:\n%s", secondOut.String())
+	}
 
 	// Quit through the tray menu, as a person would. The app may be gone
 	// before it replies: that is a quit, not an error.
