@@ -100,7 +100,7 @@ func New(d Deps) *UI {
 
 	u.w = d.App.NewWindow("Hirebell")
 	u.w.SetIcon(assets.Icon)
-	u.w.Resize(fyne.NewSize(1100, 700))
+	u.w.Resize(fyne.NewSize(1240, 740)) // every column beside the details on a 1366 px laptop screen
 	u.w.SetMaster()
 
 	u.hires = newHiresView(d.Store, u.w)
