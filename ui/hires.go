@@ -74,9 +74,24 @@ func newHiresView(st *store.Store, w fyne.Window) *hiresView {
 	}
 	v.details = newHireDetails(v)
 	v.build()
-	// Last: with a large store this starts the background load, which
-	// may then touch v at any time from the Fyne goroutine.
-	v.reload()
+	if v.expectRows < hiresBackgroundRows {
+		v.reload()
+		return v
+	}
+	// A large store: the window opens on "Loading hires…" and the reading
+	// starts from the app's event loop, once the window exists, rather than
+	// competing for the CPU with its creation and first paint. Reloads asked
+	// for meanwhile are covered by this first one.
+	v.loading = true
+	v.refresh()
+	v.background.Add(1)
+	go func() {
+		defer v.background.Done()
+		fyne.Do(func() {
+			v.loading, v.loadAgain = false, false
+			v.reload()
+		})
+	}()
 	return v
 }
 
