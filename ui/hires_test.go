@@ -626,7 +626,7 @@ func TestHiresEmptyGolden(t *testing.T) {
 // hvReferenceOrder sorts hires (as loaded: row i is hires[i]) the slow,
 // obvious way, from the hires themselves: a stable sort of the list order
 // with empties (then dates that are not dates) last.
-func hvReferenceOrder(hires []store.Hire, col hireColumn, desc bool) []int {
+func hvReferenceOrder(hires []store.Hire, col hireColumn, desc bool) []int32 {
 	cell := func(h *store.Hire) string {
 		switch col {
 		case colName:
@@ -668,11 +668,11 @@ func hvReferenceOrder(hires []store.Hire, col hireColumn, desc bool) []int {
 		}
 		return strings.Compare(strings.ToLower(cell(a)), strings.ToLower(cell(b)))
 	}
-	idx := make([]int, len(hires))
+	idx := make([]int32, len(hires))
 	for i := range idx {
-		idx[i] = i
+		idx[i] = int32(i)
 	}
-	slices.SortStableFunc(idx, func(i, j int) int {
+	slices.SortStableFunc(idx, func(i, j int32) int {
 		a, b := &hires[i], &hires[j]
 		if ca, cb := class(a), class(b); ca != cb {
 			return cmpInt(int(ca), int(cb))
@@ -734,7 +734,7 @@ func TestHireModelMatchesReference(t *testing.T) {
 		m.sort = hireSort{col: colName}
 		m.sortRows()
 		m.setQuery("ENGINEER maya")
-		var want []int
+		var want []int32
 		for _, i := range hvReferenceOrder(hires, colName, false) {
 			h := &hires[i]
 			all := strings.ToLower(strings.Join([]string{h.Name(), h.Email, h.Position, h.Department, h.HiringManager}, "\n"))
@@ -813,11 +813,11 @@ func TestHireModelPools(t *testing.T) {
 		t.Errorf("the two Sales rows do not share a value")
 	}
 	m.toggleSort(colDepartment)
-	if want := []int{1, 0, 2, 3}; !slices.Equal(m.visible, want) {
+	if want := []int32{1, 0, 2, 3}; !slices.Equal(m.visible, want) {
 		t.Errorf("by department: %v, want %v", m.visible, want)
 	}
 	m.setQuery("sal")
-	if want := []int{0, 2, 3}; !slices.Equal(m.visible, want) {
+	if want := []int32{0, 2, 3}; !slices.Equal(m.visible, want) {
 		t.Errorf("search sal: %v, want %v", m.visible, want)
 	}
 }

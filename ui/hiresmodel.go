@@ -135,9 +135,8 @@ type hireRow struct {
 	foldEnd  uint32 // text[nameEnd:foldEnd] is the lower-cased name
 	cells    [numPooled]uint32
 	seen     bool
-	seq      uint64 // the store's order of first receipt
-	received int64  // Unix nanoseconds
-	updated  int64  // Unix nanoseconds
+	received int64 // Unix nanoseconds
+	updated  int64 // Unix nanoseconds
 }
 
 // comeetID is the hire's key in the store.
@@ -171,18 +170,19 @@ type hireSort struct {
 var defaultHireSort = hireSort{col: colReceived, desc: true}
 
 // hireModel holds the loaded hires and the order in which the table shows
-// them. rows is never reordered: order is an index into rows sorted by the
-// current column, and visible is order filtered by the search. A model is
-// used by one goroutine at a time: a loader builds it, then hands it to
-// the Fyne goroutine.
+// them. rows is never reordered, and holds the hires newest first, as the
+// store lists them (so that the order of first receipt is the rows'
+// order, reversed): order is an index into rows sorted by the current
+// column, and visible is order filtered by the search. A model is used by
+// one goroutine at a time: a loader builds it, then hands it to the Fyne
+// goroutine.
 type hireModel struct {
 	rows    []hireRow
 	values  [numPooled][]cellValue // the pooled columns' distinct values
-	order   []int
-	visible []int
+	order   []int32
+	visible []int32
 	ranks   [numHireColumns][]uint32 // per column, nil until first sorted by it
 	entries []sortEntry              // scratch for rankColumn: one per distinct value
-	keys    []uint64                 // scratch for sortRows
 	match   []bool                   // scratch for filter
 	hits    [numPooled][]bool        // scratch for filter: pooled values matching a term
 	sort    hireSort
@@ -240,7 +240,6 @@ func (m *hireModel) add(h *store.Hire) {
 		nameEnd:  uint32(nameEnd),
 		foldEnd:  uint32(foldEnd),
 		seen:     h.Seen,
-		seq:      h.Seq,
 		received: h.ReceivedAt.UnixNano(),
 		updated:  h.UpdatedAt.UnixNano(),
 	}
@@ -406,17 +405,17 @@ const (
 // a sort of integers.
 func (m *hireModel) sortRows() {
 	ranks := m.columnRanks(m.sort.col)
-	m.keys = m.keys[:0]
+	keys := make([]uint64, 0, len(ranks)) // not kept: 8 bytes a row
 	for i, r := range ranks {
 		if m.sort.desc {
 			r = r&^placeMask | (placeMask - r&placeMask)
 		}
-		m.keys = append(m.keys, uint64(r)<<32|uint64(i))
+		keys = append(keys, uint64(r)<<32|uint64(i))
 	}
-	slices.Sort(m.keys)
+	slices.Sort(keys)
 	m.order = m.order[:0]
-	for _, k := range m.keys {
-		m.order = append(m.order, int(uint32(k)))
+	for _, k := range keys {
+		m.order = append(m.order, int32(uint32(k)))
 	}
 }
 
@@ -446,10 +445,11 @@ func (m *hireModel) rankColumn(col hireColumn) []uint32 {
 			valueOf[i] = int32(m.rows[i].cells[k])
 		}
 	case col == colReceived:
-		// Seq orders by first receipt, like ReceivedAt, without ties.
+		// The rows are in the store's order of first receipt, newest
+		// first: like ReceivedAt, without ties.
 		for i := range m.rows {
 			valueOf[i] = int32(i)
-			m.entries = append(m.entries, sortEntry{key: m.rows[i].seq, id: int32(i), exact: true})
+			m.entries = append(m.entries, sortEntry{key: uint64(len(m.rows) - i), id: int32(i), exact: true})
 		}
 	default: // colName
 		seen := make(map[string]int32)
