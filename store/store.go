@@ -341,6 +341,18 @@ func (s *Store) Count() (int, error) {
 	return n, err
 }
 
+// Empty reports whether no hire is stored. Unlike Count it reads one key,
+// so it is cheap at start-up whatever the store holds.
+func (s *Store) Empty() (bool, error) {
+	var empty bool
+	err := s.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bucketHires).Cursor().First()
+		empty = k == nil
+		return nil
+	})
+	return empty, err
+}
+
 // Get returns the hire with the given comeet_id, including its raw payload.
 func (s *Store) Get(comeetID string) (Hire, error) {
 	var h Hire

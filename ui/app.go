@@ -112,11 +112,15 @@ func New(d Deps) *UI {
 
 	u.hiresTab = container.NewTabItemWithIcon("Hires", theme.AccountIcon(), u.hires.content())
 	u.setupTab = container.NewTabItemWithIcon("Setup", theme.SettingsIcon(), u.setup.content())
-	u.tabs = container.NewAppTabs(
-		u.hiresTab,
-		container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content()),
-		u.setupTab,
-	)
+	activityTab := container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content())
+	u.tabs = container.NewAppTabs(u.hiresTab, activityTab, u.setupTab)
+	// Refused deliveries never reach HireArrived: read the log afresh
+	// whenever the tab is shown, so a wrong secret appears at once.
+	u.tabs.OnSelected = func(t *container.TabItem) {
+		if t == activityTab {
+			u.activity.reload()
+		}
+	}
 	u.w.SetContent(u.tabs)
 	quitItem := fyne.NewMenuItem("Quit", u.quit)
 	quitItem.IsQuit = true
@@ -127,9 +131,9 @@ func New(d Deps) *UI {
 		quitItem,
 	)))
 	// A first-time user has nothing to see yet but what to set up.
-	if n, err := d.Store.Count(); err != nil {
-		d.Log.Error("count hires", "err", err)
-	} else if n == 0 {
+	if empty, err := d.Store.Empty(); err != nil {
+		d.Log.Error("read hires", "err", err)
+	} else if empty {
 		u.tabs.Select(u.setupTab)
 	}
 
