@@ -491,3 +491,31 @@ func TestQuitIsDeferred(t *testing.T) {
 	e.tm.fire()
 	e.queue.runOne(t)
 }
+
+// A refused delivery never reaches HireArrived; showing the Activity tab
+// must read the log afresh so that it appears.
+func TestActivityTabShowsRefusedDeliveries(t *testing.T) {
+	e := newShellEnv(t, false)
+	e.st.LogRejected(store.Delivery{Outcome: store.OutcomeBadSignature, Status: 401, Remote: "203.0.113.9:4711"})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		ds, err := e.st.Deliveries(true, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ds) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the refused delivery was never logged")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := len(e.ui.activity.rows); n != 0 {
+		t.Fatalf("activity shows %d rows before the tab was opened", n)
+	}
+	e.ui.tabs.SelectIndex(1)
+	if n := len(e.ui.activity.rows); n != 1 {
+		t.Fatalf("after opening Activity it shows %d rows, want the refused delivery", n)
+	}
+}
