@@ -192,7 +192,7 @@ func TestActivityViewRaw(t *testing.T) {
 		t.Fatal("no dialog")
 	}
 	var entries []*widget.Entry
-	dsWalk(top, func(o fyne.CanvasObject) {
+	walkVisible(top, func(o fyne.CanvasObject) {
 		if e, ok := o.(*widget.Entry); ok {
 			entries = append(entries, e)
 		}
@@ -225,7 +225,7 @@ func TestActivityRawIsBounded(t *testing.T) {
 	v, w := avNewView(t, st)
 	v.showRaw(v.rows[0])
 	var e *widget.Entry
-	dsWalk(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
+	walkVisible(w.Canvas().Overlays().Top(), func(o fyne.CanvasObject) {
 		if x, ok := o.(*widget.Entry); ok {
 			e = x
 		}

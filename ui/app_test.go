@@ -394,7 +394,7 @@ func TestShowStartupError(t *testing.T) {
 // shellFindButton returns the button labelled text under o, or nil.
 func shellFindButton(o fyne.CanvasObject, text string) *widget.Button {
 	var found *widget.Button
-	shellWalk(o, func(o fyne.CanvasObject) {
+	walkAll(o, func(o fyne.CanvasObject) {
 		if b, ok := o.(*widget.Button); ok && b.Text == text && found == nil {
 			found = b
 		}
@@ -404,30 +404,12 @@ func shellFindButton(o fyne.CanvasObject, text string) *widget.Button {
 
 func shellFindLabel(o fyne.CanvasObject, text string) *widget.Label {
 	var found *widget.Label
-	shellWalk(o, func(o fyne.CanvasObject) {
+	walkAll(o, func(o fyne.CanvasObject) {
 		if l, ok := o.(*widget.Label); ok && l.Text == text && found == nil {
 			found = l
 		}
 	})
 	return found
-}
-
-// shellWalk visits o and everything rendered under it.
-func shellWalk(o fyne.CanvasObject, visit func(fyne.CanvasObject)) {
-	if o == nil {
-		return
-	}
-	visit(o)
-	switch x := o.(type) {
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			shellWalk(c, visit)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			shellWalk(c, visit)
-		}
-	}
 }
 
 func TestHireArrivedFromManyGoroutines(t *testing.T) {

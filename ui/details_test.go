@@ -39,7 +39,7 @@ func hvOpenID(t *testing.T, v *hiresView, comeetID string) {
 // check that a value sits beside its key.
 func hvDetailRows(v *hiresView) []string {
 	var out []string
-	hvWalk(v.details.content(), func(o fyne.CanvasObject) {
+	walkVisible(v.details.content(), func(o fyne.CanvasObject) {
 		c, ok := o.(*fyne.Container)
 		if !ok {
 			return
@@ -189,7 +189,7 @@ func TestDetailsCopyButtons(t *testing.T) {
 func hvCopyButtonFor(t *testing.T, v *hiresView, value string) *widget.Button {
 	t.Helper()
 	var found []*widget.Button
-	hvWalk(v.details.content(), func(o fyne.CanvasObject) {
+	walkVisible(v.details.content(), func(o fyne.CanvasObject) {
 		c, ok := o.(*fyne.Container)
 		if !ok || len(c.Objects) != 2 {
 			return

@@ -19,27 +19,9 @@ import (
 	"hirebell/store"
 )
 
-// dsWalk visits o and every visible object under it.
-func dsWalk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
-	if o == nil || !o.Visible() {
-		return
-	}
-	fn(o)
-	switch x := o.(type) {
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			dsWalk(c, fn)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			dsWalk(c, fn)
-		}
-	}
-}
-
 func dsLabels(o fyne.CanvasObject) []string {
 	var out []string
-	dsWalk(o, func(obj fyne.CanvasObject) {
+	walkVisible(o, func(obj fyne.CanvasObject) {
 		if l, ok := obj.(*widget.Label); ok {
 			out = append(out, l.Text)
 		}
@@ -49,7 +31,7 @@ func dsLabels(o fyne.CanvasObject) []string {
 
 func dsButtons(o fyne.CanvasObject, text string) []*widget.Button {
 	var out []*widget.Button
-	dsWalk(o, func(obj fyne.CanvasObject) {
+	walkVisible(o, func(obj fyne.CanvasObject) {
 		if b, ok := obj.(*widget.Button); ok && b.Text == text {
 			out = append(out, b)
 		}

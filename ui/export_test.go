@@ -98,7 +98,7 @@ func TestExportDialogCallback(t *testing.T) {
 			t.Fatal("no save dialog")
 		}
 		found := false
-		shellWalk(top, func(o fyne.CanvasObject) {
+		walkAll(top, func(o fyne.CanvasObject) {
 			if en, ok := o.(*widget.Entry); ok && en.Text == exportFileName(time.Now()) {
 				found = true
 			}

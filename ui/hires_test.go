@@ -95,29 +95,10 @@ func hvVisibleNames(v *hiresView) []string {
 	return out
 }
 
-// hvWalk calls fn for o and everything drawn under it, skipping hidden
-// objects and their children.
-func hvWalk(o fyne.CanvasObject, fn func(fyne.CanvasObject)) {
-	if o == nil || !o.Visible() {
-		return
-	}
-	fn(o)
-	switch x := o.(type) {
-	case *fyne.Container:
-		for _, c := range x.Objects {
-			hvWalk(c, fn)
-		}
-	case fyne.Widget:
-		for _, c := range test.WidgetRenderer(x).Objects() {
-			hvWalk(c, fn)
-		}
-	}
-}
-
 // hvFind returns every shown object of type T under o that ok accepts.
 func hvFind[T fyne.CanvasObject](o fyne.CanvasObject, ok func(T) bool) []T {
 	var out []T
-	hvWalk(o, func(obj fyne.CanvasObject) {
+	walkVisible(o, func(obj fyne.CanvasObject) {
 		if x, is := obj.(T); is && ok(x) {
 			out = append(out, x)
 		}
@@ -137,7 +118,7 @@ func hvButton(t *testing.T, o fyne.CanvasObject, text string) *widget.Button {
 // hvTexts is every visible label, hyperlink and rich text under o.
 func hvTexts(o fyne.CanvasObject) []string {
 	var out []string
-	hvWalk(o, func(obj fyne.CanvasObject) {
+	walkVisible(o, func(obj fyne.CanvasObject) {
 		switch x := obj.(type) {
 		case *widget.Label:
 			out = append(out, x.Text)

@@ -127,7 +127,7 @@ func TestSetupRotateSecret(t *testing.T) {
 // checks.
 func shellTexts(o fyne.CanvasObject) string {
 	var b strings.Builder
-	shellWalk(o, func(o fyne.CanvasObject) {
+	walkAll(o, func(o fyne.CanvasObject) {
 		switch x := o.(type) {
 		case *widget.Label:
 			b.WriteString(x.Text + "\n")
