@@ -55,3 +55,37 @@ func TestEachHire(t *testing.T) {
 		})
 	}
 }
+
+func TestCountAtMost(t *testing.T) {
+	s, _ := openTemp(t)
+	steps := []struct {
+		name string
+		do   func(t *testing.T)
+		want int
+	}{
+		{"empty", func(*testing.T) {}, 0},
+		{"three saved", func(t *testing.T) {
+			for _, id := range []string{"A", "B", "C"} {
+				mustSave(t, s, hireFor(t, id))
+			}
+		}, 3},
+		{"a redelivery is no new hire", func(t *testing.T) { mustSave(t, s, hireFor(t, "B")) }, 3},
+		{"a deleted hire still counts", func(t *testing.T) {
+			if err := s.Delete("A"); err != nil {
+				t.Fatal(err)
+			}
+		}, 3},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			st.do(t)
+			got, err := s.CountAtMost()
+			if err != nil || got != st.want {
+				t.Fatalf("CountAtMost = %d, %v; want %d", got, err, st.want)
+			}
+			if n, err := s.Count(); err != nil || n > got {
+				t.Errorf("Count = %d, %v: above the bound %d", n, err, got)
+			}
+		})
+	}
+}

@@ -46,7 +46,7 @@ type hiresView struct {
 	background sync.WaitGroup // loads and MarkSeen writes in flight (tests wait on it)
 	loading    bool           // a background load is running
 	loadAgain  bool           // reload was called while it ran
-	expectRows int            // the store's size before the first load
+	expectRows int            // before the first load, the store's size at most
 	// timeText formats a time, compact for the table or in full for the
 	// details (tests fix it, for golden files).
 	timeText func(t time.Time, compact bool) string
@@ -69,7 +69,9 @@ func newHiresView(st *store.Store, w fyne.Window) *hiresView {
 		seenLocal: make(map[string]bool),
 		timeText:  localTimeText,
 	}
-	if n, err := st.Count(); err == nil {
+	// An upper bound (deleted hires count) is enough to choose how to load
+	// and to size the rows; Count would read every hire's page first.
+	if n, err := st.CountAtMost(); err == nil {
 		v.expectRows = n
 	}
 	v.details = newHireDetails(v)
