@@ -176,13 +176,19 @@ func seedPayload(i int) ([]byte, error) {
 		return seedPerson{f, l, strings.ToLower(strings.NewReplacer(" ", "", "'", "").Replace(f+"."+l)) + "@company.example"}
 	}
 	var desc strings.Builder
-	for range 5 + r.IntN(3) {
+	for range 9 + r.IntN(3) {
 		desc.WriteString("<p>" + pick(seedSentences) + "</p>")
 	}
 	var startDate any = start.Format(time.DateOnly)
 	if r.IntN(40) == 0 {
 		startDate = nil // not agreed yet
 	}
+	// No resume, picture or files[] links: a seeded store stands for
+	// hires received over months, whose documents were fetched (or had
+	// expired) long ago. Links here would be 100,000 hires "just received"
+	// to a host that does not exist, and every start within the links'
+	// minutes of validity would try to download them all, which measures
+	// the document queue, not the window.
 	p := map[string]any{
 		"comeet_id":    seedID(i),
 		"person_uid":   fmt.Sprintf("P%07X.%02X", i*7+r.IntN(7), i%97),
@@ -198,11 +204,6 @@ func seedPayload(i int) ([]byte, error) {
 		"hired_date":   hired.Format(time.DateOnly),
 		"start_date":   startDate,
 		"source":       map[string]any{"name": src[0], "type": src[1], "comeet_id": fmt.Sprintf("%d.%02X", r.IntN(90), r.IntN(256))},
-		"resume":       map[string]any{"name": mail + "_cv.pdf", "url": fmt.Sprintf("https://files.example/cv/%x?expires=180", i)},
-		"picture":      map[string]any{"url": fmt.Sprintf("https://files.example/pic/%x?expires=200", i)},
-		"links":        []any{map[string]any{"url": "https://portfolio.example/" + mail}},
-		"files": []any{map[string]any{"name": "Offer letter.pdf", "url": fmt.Sprintf("https://files.example/offer/%x", i), "type": "offer_letter"},
-			map[string]any{"name": "Signed contract.pdf", "url": fmt.Sprintf("https://files.example/contract/%x", i), "type": "contract"}},
 		"offer_fields": []any{map[string]any{"Salary": strconv.Itoa(9000 + 500*r.IntN(60))},
 			map[string]any{"Laptop": pick([]string{"14 inch", "16 inch", "13 inch"})},
 			map[string]any{"Equity": strconv.Itoa(100*r.IntN(50)) + " options"}},
