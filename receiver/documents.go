@@ -276,16 +276,13 @@ func (f *Fetcher) Resume(ctx context.Context) error {
 		f.record(d)
 	}
 	window := max(f.window(store.KindResume), f.window(store.KindPicture), f.window(store.KindFile))
-	hires, err := f.st.RecentHires(now.Add(-window))
+	hires, err := f.st.UnplannedHires(now.Add(-window))
 	if err != nil {
 		return fmt.Errorf("resume documents: %w", err)
 	}
 	for _, h := range hires {
 		if ctx.Err() != nil {
 			return ctx.Err()
-		}
-		if docs, err := f.st.Documents(h.ComeetID); err != nil || len(docs) > 0 {
-			continue // planned already (handled above), or deleted meanwhile
 		}
 		f.Enqueue(h)
 	}

@@ -569,14 +569,17 @@ func (n *docNotifier) changed() {
 	}
 }
 
-// RecentHires returns, newest first and with their raw payloads, the hires
-// first received at or after since. It reads only those: hires are kept in
-// order of first receipt, so the walk stops at the first older one. (A hire
-// first received earlier and delivered again since is not included.)
-func (s *Store) RecentHires(since time.Time) ([]Hire, error) {
+// UnplannedHires returns, newest first and with their raw payloads, the
+// hires first received at or after since that link documents but have no
+// document records yet: those a crash caught between the 200 and the
+// planning of their downloads. It walks only the hires received since
+// (they are kept in order of first receipt) and copies only the ones it
+// returns. (A hire first received earlier and delivered again since is not
+// included.)
+func (s *Store) UnplannedHires(since time.Time) ([]Hire, error) {
 	var out []Hire
 	err := s.db.View(func(tx *bolt.Tx) error {
-		payloads := tx.Bucket(bucketPayloads)
+		payloads, docs := tx.Bucket(bucketPayloads), tx.Bucket(bucketDocuments).Cursor()
 		c := tx.Bucket(bucketHires).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			var h Hire
@@ -586,8 +589,15 @@ func (s *Store) RecentHires(since time.Time) ([]Hire, error) {
 			if h.ReceivedAt.Before(since) {
 				return nil
 			}
+			if dk, _ := docs.Seek(k); dk != nil && bytes.HasPrefix(dk, k) {
+				continue // planned
+			}
+			raw := payloads.Get(k)
+			if len(DocumentLinks(raw)) == 0 {
+				continue
+			}
 			h.Seq = binary.BigEndian.Uint64(k)
-			h.Raw = append([]byte(nil), payloads.Get(k)...)
+			h.Raw = append([]byte(nil), raw...)
 			out = append(out, h)
 		}
 		return nil

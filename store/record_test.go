@@ -116,40 +116,48 @@ func TestDeliveryTimeReadsMarshalledDeliveries(t *testing.T) {
 	}
 }
 
-func TestRecentHires(t *testing.T) {
+func TestUnplannedHires(t *testing.T) {
 	st, err := Open(t.TempDir(), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var mid time.Time
-	for i, id := range []string{"R.1", "R.2", "R.3"} {
-		if i == 1 {
-			mid = time.Now().UTC()
-			time.Sleep(2 * time.Millisecond) // ReceivedAt must pass mid
-		}
-		if _, err := st.SaveHire(Hire{ComeetID: id, Raw: []byte(`{"comeet_id":"` + id + `"}`)}, Delivery{}); err != nil {
+	withLink := func(id string) []byte {
+		return []byte(`{"comeet_id":"` + id + `","resume":{"name":"cv.pdf","url":"https://files.example/` + id + `"}}`)
+	}
+	save := func(id string, raw []byte) {
+		t.Helper()
+		if _, err := st.SaveHire(Hire{ComeetID: id, Raw: raw}, Delivery{}); err != nil {
 			t.Fatal(err)
 		}
+	}
+	save("U.1", withLink("U.1"))
+	mid := time.Now().UTC()
+	time.Sleep(2 * time.Millisecond) // later hires' ReceivedAt must pass mid
+	save("U.2", []byte(`{"comeet_id":"U.2"}`)) // no documents
+	save("U.3", withLink("U.3"))
+	save("U.4", withLink("U.4"))
+	if _, err := st.PlanDocuments("U.4", DocumentLinks(withLink("U.4")), time.Now(), Validity); err != nil {
+		t.Fatal(err)
 	}
 	for _, tc := range []struct {
 		name  string
 		since time.Time
 		want  []string
 	}{
-		{"all", time.Time{}, []string{"R.3", "R.2", "R.1"}},
-		{"the newer two", mid, []string{"R.3", "R.2"}},
+		{"all", time.Time{}, []string{"U.3", "U.1"}},
+		{"since mid", mid, []string{"U.3"}},
 		{"none", time.Now().Add(time.Hour), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hs, err := st.RecentHires(tc.since)
+			hs, err := st.UnplannedHires(tc.since)
 			if err != nil {
 				t.Fatal(err)
 			}
 			var got []string
 			for _, h := range hs {
 				got = append(got, h.ComeetID)
-				if !bytes.Contains(h.Raw, []byte(h.ComeetID)) {
+				if !bytes.Equal(h.Raw, withLink(h.ComeetID)) {
 					t.Errorf("%s: raw payload %q", h.ComeetID, h.Raw)
 				}
 			}
