@@ -133,7 +133,7 @@ func TestUnplannedHires(t *testing.T) {
 	}
 	save("U.1", withLink("U.1"))
 	mid := time.Now().UTC()
-	time.Sleep(2 * time.Millisecond) // later hires' ReceivedAt must pass mid
+	time.Sleep(2 * time.Millisecond)           // later hires' ReceivedAt must pass mid
 	save("U.2", []byte(`{"comeet_id":"U.2"}`)) // no documents
 	save("U.3", withLink("U.3"))
 	save("U.4", withLink("U.4"))
