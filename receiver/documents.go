@@ -280,6 +280,11 @@ func (f *Fetcher) Resume(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("resume documents: %w", err)
 	}
+	// After a burst, that walk read every recent payload; their pages of
+	// the data file need not stay counted in the app's memory.
+	if err := f.st.ReleaseMappedPages(); err != nil {
+		f.log.Warn("release mapped pages", "err", err)
+	}
 	for _, h := range hires {
 		if ctx.Err() != nil {
 			return ctx.Err()
