@@ -167,7 +167,6 @@ type intake struct {
 	rcv      *receiver.Receiver
 	docs     *receiver.Fetcher
 	srv      *http.Server
-	ln       net.Listener
 	localURL string
 	served   chan error
 	pub      *receiver.Publisher // nil with --no-tunnel
@@ -212,7 +211,6 @@ func startIntake(st *store.Store, listen string, log *slog.Logger, onHire func(s
 		rcv:      rcv,
 		docs:     docs,
 		srv:      receiver.NewServer(rcv, log),
-		ln:       ln,
 		localURL: "http://" + ln.Addr().String(),
 		served:   make(chan error, 1),
 	}
