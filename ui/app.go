@@ -53,16 +53,17 @@ type Deps struct {
 
 // UI is the running desktop app.
 type UI struct {
-	d        Deps
-	w        fyne.Window
-	tabs     *container.AppTabs
-	hiresTab *container.TabItem
-	setupTab *container.TabItem
-	hires    *hiresView
-	activity *activityView
-	setup    *setupPanel
-	tray     *trayMenu // nil without a tray
-	notes    *notifier
+	d           Deps
+	w           fyne.Window
+	tabs        *container.AppTabs
+	hiresTab    *container.TabItem
+	activityTab *container.TabItem
+	setupTab    *container.TabItem
+	hires       *hiresView
+	activity    *activityView
+	setup       *setupPanel
+	tray        *trayMenu // nil without a tray
+	notes       *notifier
 
 	// do runs a function on the Fyne goroutine (fyne.Do); after runs one
 	// later (time.AfterFunc). Tests replace both to stay on one goroutine.
@@ -112,12 +113,13 @@ func New(d Deps) *UI {
 
 	u.hiresTab = container.NewTabItemWithIcon("Hires", theme.AccountIcon(), u.hires.content())
 	u.setupTab = container.NewTabItemWithIcon("Setup", theme.SettingsIcon(), u.setup.content())
-	activityTab := container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content())
-	u.tabs = container.NewAppTabs(u.hiresTab, activityTab, u.setupTab)
-	// Refused deliveries never reach HireArrived: read the log afresh
-	// whenever the tab is shown, so a wrong secret appears at once.
+	u.activityTab = container.NewTabItemWithIcon("Activity", theme.HistoryIcon(), u.activity.content())
+	u.tabs = container.NewAppTabs(u.hiresTab, u.activityTab, u.setupTab)
+	// The log is read when its tab is shown (refused deliveries never
+	// reach HireArrived, so a wrong secret appears at once) and, while it
+	// is shown, on each refresh; not behind the user's back.
 	u.tabs.OnSelected = func(t *container.TabItem) {
-		if t == activityTab {
+		if t == u.activityTab {
 			u.activity.reload()
 		}
 	}
@@ -228,7 +230,9 @@ func (u *UI) HireArrived(res store.SaveResult) {
 // refreshNow reloads the views from the store. Fyne goroutine only.
 func (u *UI) refreshNow() {
 	u.hires.reload()
-	u.activity.reload()
+	if u.tabs.Selected() == u.activityTab {
+		u.activity.reload()
+	}
 	u.setUnseen(u.hires.unseen())
 }
 

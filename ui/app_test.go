@@ -501,3 +501,19 @@ func TestActivityTabShowsRefusedDeliveries(t *testing.T) {
 		t.Fatalf("after opening Activity it shows %d rows, want the refused delivery", n)
 	}
 }
+
+// While Activity is shown, a stored hire's delivery appears in it with the
+// refresh that follows HireArrived.
+func TestActivityShownFollowsHires(t *testing.T) {
+	e := newShellEnv(t, false)
+	e.ui.tabs.Select(e.ui.activityTab)
+	if n := len(e.ui.activity.rows); n != 0 {
+		t.Fatalf("activity shows %d rows on an empty store", n)
+	}
+	e.ui.HireArrived(shellHire(t, e.st, "C1", "Ada", "Lovelace", "Engineer", "2027-01-04"))
+	e.tm.fire()
+	e.queue.runOne(t)
+	if n := len(e.ui.activity.rows); n != 1 {
+		t.Fatalf("after the refresh activity shows %d rows, want the delivery", n)
+	}
+}
