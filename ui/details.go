@@ -38,8 +38,11 @@ func (d *hireDetails) shownUpdated() time.Time { return d.updated }
 // clear shows the hint for when no hire is open.
 func (d *hireDetails) clear() {
 	d.updated = time.Time{}
+	// Regular, not italic: every text style is a font face of several
+	// megabytes that Fyne keeps loaded for good.
 	hint := widget.NewLabelWithStyle("Select a hire to see all of their details.",
-		fyne.TextAlignCenter, fyne.TextStyle{Italic: true})
+		fyne.TextAlignCenter, fyne.TextStyle{})
+	hint.Importance = widget.LowImportance
 	hint.Wrapping = fyne.TextWrapWord
 	d.setBody(hint)
 }

@@ -105,10 +105,10 @@ func newSetupPanel(d Deps, w fyne.Window, do func(func()), after func(time.Durat
 }
 
 func (p *setupPanel) build() {
-	mono := fyne.TextStyle{Monospace: true}
-
+	// The URL and the secret use the regular face: a monospace face is
+	// several megabytes that Fyne keeps loaded for good, and neither value
+	// has characters that read alike in it (the secret is lowercase hex).
 	p.url = widget.NewLabel("")
-	p.url.TextStyle = mono
 	p.url.Selectable = true
 	p.urlNote = widget.NewLabel("")
 	p.urlNote.Wrapping = fyne.TextWrapWord
@@ -118,7 +118,6 @@ func (p *setupPanel) build() {
 	})
 
 	p.secret = widget.NewLabel(secretMask)
-	p.secret.TextStyle = mono
 	p.secret.Selectable = true
 	p.reveal = widget.NewButtonWithIcon("Show", theme.VisibilityIcon(), p.toggleReveal)
 	p.copySecret = widget.NewButtonWithIcon("Copy", theme.ContentCopyIcon(), func() {
