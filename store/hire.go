@@ -19,49 +19,50 @@ var ErrNoComeetID = errors.New("payload has no comeet_id")
 // Hire is one new employee as Hirebell keeps it: the fields people sort,
 // search and export, flattened out of Comeet's payload, plus the payload
 // itself. Every string field is empty when Comeet sent it null or not at all.
+// The store keeps it in the binary form of record.go.
 type Hire struct {
-	ComeetID   string `json:"comeet_id"`
-	PersonUID  string `json:"person_uid,omitempty"`
-	FirstName  string `json:"first_name,omitempty"`
-	MiddleName string `json:"middle_name,omitempty"`
-	LastName   string `json:"last_name,omitempty"`
-	Email      string `json:"email,omitempty"`
-	Phone      string `json:"phone,omitempty"`
-	Mobile     string `json:"mobile_phone,omitempty"`
+	ComeetID   string
+	PersonUID  string
+	FirstName  string
+	MiddleName string
+	LastName   string
+	Email      string
+	Phone      string
+	Mobile     string
 
-	Position       string `json:"position,omitempty"`
-	Department     string `json:"department,omitempty"`
-	Location       string `json:"location,omitempty"`
-	Employment     string `json:"employment,omitempty"`
-	EmployeeType   string `json:"employee_type,omitempty"`
-	HiringManager  string `json:"hiring_manager,omitempty"`
-	ManagerEmail   string `json:"hiring_manager_email,omitempty"`
-	Recruiter      string `json:"recruiter,omitempty"`
-	RecruiterEmail string `json:"recruiter_email,omitempty"`
-	HiredDate      string `json:"hired_date,omitempty"`
-	StartDate      string `json:"start_date,omitempty"`
-	Source         string `json:"source,omitempty"`
-	SourceType     string `json:"source_type,omitempty"`
-	Seniority      string `json:"seniority,omitempty"`
-	LinkedIn       string `json:"linkedin_url,omitempty"`
+	Position       string
+	Department     string
+	Location       string
+	Employment     string
+	EmployeeType   string
+	HiringManager  string
+	ManagerEmail   string
+	Recruiter      string
+	RecruiterEmail string
+	HiredDate      string
+	StartDate      string
+	Source         string
+	SourceType     string
+	Seniority      string
+	LinkedIn       string
 
 	// ReceivedAt is when the first delivery of this comeet_id was stored (UTC).
-	ReceivedAt time.Time `json:"received_at"`
+	ReceivedAt time.Time
 	// UpdatedAt is when the latest delivery was stored (UTC).
-	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedAt time.Time
 	// Deliveries counts how many times Comeet sent this comeet_id.
-	Deliveries int `json:"deliveries"`
+	Deliveries int
 	// Seen is set once a person has opened the hire in the app.
-	Seen bool `json:"seen,omitempty"`
+	Seen bool
 
 	// Seq orders hires by first receipt; it is assigned by the store.
-	Seq uint64 `json:"-"`
+	Seq uint64
 	// Raw is the payload exactly as Comeet sent it (the latest delivery).
 	// List leaves it empty; Get fills it.
-	Raw []byte `json:"-"`
+	Raw []byte
 	// TestNonce is set when the payload is Hirebell's own self-test
 	// (field "hirebell_test"); such a payload is never stored as a hire.
-	TestNonce string `json:"-"`
+	TestNonce string
 }
 
 // Name is the person's name as people write it: first (middle) last.
