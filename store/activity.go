@@ -150,7 +150,7 @@ func (f *Finding) message() string {
 // names, for showing names next to log entries. Deleted hires are left out.
 func (s *Store) HireNames(ds []Delivery) (map[string]string, error) {
 	names := map[string]string{}
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		ids, hires := tx.Bucket(bucketIDs), tx.Bucket(bucketHires)
 		for _, d := range ds {
 			if d.ComeetID == "" {

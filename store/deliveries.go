@@ -64,16 +64,21 @@ const (
 var maxDeliveries uint64 = MaxDeliveries
 
 func putDelivery(tx *bolt.Tx, d Delivery) error {
-	b := tx.Bucket(bucketDeliveries)
-	b.FillPercent = appendFill
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
 	if d.Time.IsZero() {
 		d.Time = time.Now().UTC()
 	}
 	val, err := json.Marshal(&d)
+	if err != nil {
+		return err
+	}
+	return putDeliveryValue(tx, val, d.Time)
+}
+
+// putDeliveryValue appends an encoded Delivery whose time is t.
+func putDeliveryValue(tx *bolt.Tx, val []byte, t time.Time) error {
+	b := tx.Bucket(bucketDeliveries)
+	b.FillPercent = appendFill
+	seq, err := b.NextSequence()
 	if err != nil {
 		return err
 	}
@@ -84,8 +89,8 @@ func putDelivery(tx *bolt.Tx, d Delivery) error {
 	// the log stays bounded without a background job. A quiet log (a few
 	// hires a month) would take years to reach the next multiple of 128,
 	// so an oldest entry past the age bound also triggers a prune.
-	if seq%128 == 0 || oldestExpired(b, d.Time) {
-		return pruneDeliveries(b, seq, d.Time)
+	if seq%128 == 0 || oldestExpired(b, t) {
+		return pruneDeliveries(b, seq, t)
 	}
 	return nil
 }
@@ -165,7 +170,7 @@ func (s *Store) LogRejected(d Delivery) {
 func (s *Store) Deliveries(problemsOnly bool, limit int) ([]Delivery, error) {
 	var out []Delivery
 	cutoff := time.Now().Add(-MaxDeliveryAge)
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketDeliveries).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {
 			var d Delivery

@@ -442,7 +442,7 @@ func linkHost(link string) string {
 // the order they were first seen.
 func (s *Store) Documents(comeetID string) ([]Document, error) {
 	var out []Document
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		key := tx.Bucket(bucketIDs).Get([]byte(comeetID))
 		if key == nil {
 			return ErrNotFound
@@ -458,7 +458,7 @@ func (s *Store) Documents(comeetID string) ([]Document, error) {
 // Document returns one document record.
 func (s *Store) Document(seq uint64, index uint32) (Document, error) {
 	var d Document
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		k := docKey(seq, index)
 		v := tx.Bucket(bucketDocuments).Get(k)
 		if v == nil {
@@ -475,7 +475,7 @@ func (s *Store) Document(seq uint64, index uint32) (Document, error) {
 // across all hires (after a crash, these are what was interrupted).
 func (s *Store) PendingDocuments() ([]Document, error) {
 	var out []Document
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketDocuments).ForEach(func(k, v []byte) error {
 			d, err := decodeDocument(k, v)
 			if err != nil {
@@ -585,7 +585,7 @@ func mayLinkDocuments(raw []byte) bool {
 // included.)
 func (s *Store) UnplannedHires(since time.Time) ([]Hire, error) {
 	var out []Hire
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		payloads, docs := tx.Bucket(bucketPayloads), tx.Bucket(bucketDocuments).Cursor()
 		c := tx.Bucket(bucketHires).Cursor()
 		for k, v := c.Last(); k != nil; k, v = c.Prev() {

@@ -55,7 +55,7 @@ func (s *Store) ExportCSV(w io.Writer) error {
 		return fmt.Errorf("export: %w", err)
 	}
 	rec := make([]string, len(CSVHeader))
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		return eachHire(tx, func(h *Hire) error {
 			csvRecord(h, rec)
 			return cw.Write(rec)

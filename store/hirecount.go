@@ -8,7 +8,7 @@ import bolt "go.etcd.io/bbolt"
 // and 80 MB of the data file mapped; this reads one number.
 func (s *Store) CountAtMost() (int, error) {
 	var n uint64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketHires).Sequence()
 		return nil
 	})

@@ -18,7 +18,7 @@ const (
 // Setting returns a setting's value, or "" when it is not set.
 func (s *Store) Setting(key string) (string, error) {
 	var v string
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		v = string(tx.Bucket(bucketSettings).Get([]byte(key)))
 		return nil
 	})

@@ -35,7 +35,8 @@ var (
 	bucketDeliveries = []byte("deliveries") // seq -> Delivery (JSON)
 	bucketSettings   = []byte("settings")   // key -> value
 	bucketDocuments  = []byte("documents")  // seq + index -> Document (JSON)
-	allBuckets       = [][]byte{bucketHires, bucketIDs, bucketPayloads, bucketDeliveries, bucketSettings, bucketDocuments}
+	bucketMeta       = []byte("meta")       // the store's own bookkeeping
+	allBuckets       = [][]byte{bucketHires, bucketIDs, bucketPayloads, bucketDeliveries, bucketSettings, bucketDocuments, bucketMeta}
 )
 
 // Options tune Open. The zero value is what the app uses.
@@ -43,9 +44,19 @@ type Options struct {
 	// LockTimeout bounds the wait for another process's lock on the file.
 	// Zero means 1 s.
 	LockTimeout time.Duration
+
+	// linger replaces applyLinger when set (tests).
+	linger time.Duration
 }
 
 // Store is an open Hirebell database. It is safe for concurrent use.
+//
+// Writes go through one goroutine, the sequencer (writer). A hire is made
+// durable in the journal (journal.go) and acknowledged; the applier
+// (apply.go) then copies it into bbolt. Every other write waits for its own
+// bbolt commit, behind the hires sequenced before it, and every read first
+// waits until the hires acknowledged so far are in bbolt, so callers never
+// see the two stages.
 type Store struct {
 	db  *bolt.DB
 	dir string
@@ -56,14 +67,19 @@ type Store struct {
 	closeMu sync.RWMutex // held for reading while enqueueing, for writing by Close
 	closed  bool
 
+	seq sequencer // owned by the writer goroutine
+	app applier
+
 	rejects *rejectLog
 	secret  atomic.Pointer[string] // cached webhook secret
 	docs    docNotifier
 }
 
 // Open opens (creating if needed) the database in dir. The folder is created
-// 0700 and the file 0600. When another process has it open, Open gives up
+// 0700 and the files 0600. When another process has it open, Open gives up
 // after opts.LockTimeout with an error wrapping ErrLocked that names dir.
+// Hires acknowledged before a crash but not yet copied from the journal are
+// copied now.
 func Open(dir string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = time.Second
@@ -97,6 +113,22 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("initialise %s: %w", path, err)
 	}
+	// The journal is opened under bbolt's lock: a second process never
+	// gets this far.
+	j, err := openJournal(dir)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	last, err := replay(db, j)
+	if err == nil {
+		err = j.reset()
+	}
+	if err != nil {
+		j.close()
+		db.Close()
+		return nil, fmt.Errorf("recover %s: %w", filepath.Join(dir, JournalFileName), err)
+	}
 	s := &Store{
 		db:      db,
 		dir:     dir,
@@ -104,7 +136,17 @@ func Open(dir string, opts Options) (*Store, error) {
 		stop:    make(chan struct{}),
 		stopped: make(chan struct{}),
 	}
+	if err := s.seq.init(db, j, last); err != nil {
+		j.close()
+		db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if opts.linger <= 0 {
+		opts.linger = applyLinger
+	}
+	s.app.init(db, last, opts.linger)
 	s.rejects = newRejectLog(s)
+	go s.app.run()
 	go s.writer()
 	return s, nil
 }
@@ -112,7 +154,8 @@ func Open(dir string, opts Options) (*Store, error) {
 // Dir is the data folder the store lives in.
 func (s *Store) Dir() string { return s.dir }
 
-// Close finishes pending writes and closes the file. It is safe to call twice.
+// Close finishes pending writes and closes the files. It is safe to call
+// twice.
 func (s *Store) Close() error {
 	s.rejects.close()
 	s.closeMu.Lock()
@@ -124,26 +167,53 @@ func (s *Store) Close() error {
 	close(s.stop)
 	s.closeMu.Unlock()
 	<-s.stopped
-	return s.db.Close()
+	// Every acknowledged hire is now in bbolt, or still in the journal
+	// for the next Open when bbolt refused it.
+	err := s.app.close()
+	if err == nil {
+		err = s.seq.j.markEmpty()
+	}
+	return errors.Join(err, s.seq.j.close(), s.db.Close())
 }
 
-// writeReq is one unit of work for the group committer.
+// writeReq is one unit of work for the sequencer: a hire to journal (save)
+// or a function to run in a bbolt write transaction (fn).
 type writeReq struct {
+	save *saveReq
 	fn   func(tx *bolt.Tx) error
-	done chan error
+	// hires is set when fn changes hires (seen marks, deletions): the
+	// sequencer then waits for it before sequencing the next hire.
+	hires bool
+	done  chan error
 }
 
-// maxBatch bounds how many writes share one transaction, so one commit never
-// grows without limit under a flood.
+// saveReq is SaveHire's request and, once done, its result.
+type saveReq struct {
+	hire Hire
+	d    Delivery
+	now  time.Time
+	res  SaveResult
+}
+
+// maxBatch bounds how many writes are sequenced together, so one journal
+// write never grows without limit under a flood.
 const maxBatch = 256
 
 // update runs fn in a write transaction and returns once that transaction
-// is durably committed. Concurrent calls share transactions (group commit):
-// while one commit is being synced, the next callers queue, and the writer
-// takes them all in the following transaction. A lone call on an idle store
-// is committed at once, with no timer.
+// is durably committed, after every hire acknowledged before the call.
+// Concurrent calls share transactions where they can.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	req := writeReq{fn: fn, done: make(chan error, 1)}
+	return s.enqueue(writeReq{fn: fn})
+}
+
+// updateHires is update for a fn that changes the hires, ids or payloads
+// buckets.
+func (s *Store) updateHires(fn func(tx *bolt.Tx) error) error {
+	return s.enqueue(writeReq{fn: fn, hires: true})
+}
+
+func (s *Store) enqueue(req writeReq) error {
+	req.done = make(chan error, 1)
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
@@ -154,6 +224,10 @@ func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	return <-req.done
 }
 
+// writer takes every write queued since its last round and sequences them
+// together (group commit): while one journal write is being synced, the
+// next callers queue. A lone write on an idle store goes at once, with no
+// timer.
 func (s *Store) writer() {
 	defer close(s.stopped)
 	batch := make([]writeReq, 0, maxBatch)
@@ -166,7 +240,7 @@ func (s *Store) writer() {
 			for {
 				select {
 				case req := <-s.writes:
-					s.commit([]writeReq{req})
+					s.seq.run([]writeReq{req}, &s.app)
 				default:
 					return
 				}
@@ -181,30 +255,7 @@ func (s *Store) writer() {
 				break drain
 			}
 		}
-		s.commit(batch)
-	}
-}
-
-// commit runs a batch in one transaction. If one write fails, the batch is
-// rolled back and each write is retried alone, so one bad write cannot fail
-// its neighbours.
-func (s *Store) commit(batch []writeReq) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		for _, req := range batch {
-			if err := req.fn(tx); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil && len(batch) > 1 {
-		for _, req := range batch {
-			req.done <- s.db.Update(req.fn)
-		}
-		return
-	}
-	for _, req := range batch {
-		req.done <- err
+		s.seq.run(batch, &s.app)
 	}
 }
 
@@ -227,68 +278,26 @@ func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
 	if d.Time.IsZero() {
 		d.Time = now
 	}
-	var res SaveResult
-	err := s.update(func(tx *bolt.Tx) (err error) {
-		res, err = saveTx(tx, h, d, now)
-		return err
-	})
-	if err != nil {
+	req := &saveReq{hire: h, d: d, now: now}
+	if err := s.enqueue(writeReq{save: req}); err != nil {
 		return SaveResult{}, fmt.Errorf("save hire: %w", err)
 	}
-	return res, nil
+	return req.res, nil
 }
 
-// saveTx is SaveHire's work inside a write transaction.
-func saveTx(tx *bolt.Tx, h Hire, d Delivery, now time.Time) (SaveResult, error) {
-	var res SaveResult
-	ids := tx.Bucket(bucketIDs)
-	hires := tx.Bucket(bucketHires)
-	payloads := tx.Bucket(bucketPayloads)
-	hires.FillPercent, payloads.FillPercent = appendFill, appendFill
-	rec := h
-	rec.ReceivedAt, rec.UpdatedAt, rec.Deliveries = now, now, 1
-	if key := ids.Get([]byte(h.ComeetID)); key != nil {
-		var old Hire
-		if err := decodeRecord(hires.Get(key), &old); err != nil {
-			return res, fmt.Errorf("read stored hire: %w", err)
-		}
-		rec.Seq = binary.BigEndian.Uint64(key)
-		rec.ReceivedAt, rec.Seen, rec.Deliveries = old.ReceivedAt, old.Seen, old.Deliveries+1
-	} else {
-		seq, err := hires.NextSequence()
-		if err != nil {
-			return res, err
-		}
-		rec.Seq = seq
-		res.New = true
+// view runs fn in a read transaction that sees every write acknowledged
+// before the call.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error {
+	if err := s.app.caughtUp(); err != nil {
+		return err
 	}
-	key := seqKey(rec.Seq)
-	if err := hires.Put(key, appendRecord(nil, &rec)); err != nil {
-		return res, err
-	}
-	if err := ids.Put([]byte(h.ComeetID), key); err != nil {
-		return res, err
-	}
-	if err := payloads.Put(key, h.Raw); err != nil {
-		return res, err
-	}
-	d.ComeetID = h.ComeetID
-	if res.New {
-		d.Outcome = OutcomeStored
-	} else {
-		d.Outcome = OutcomeRedelivery
-	}
-	if err := putDelivery(tx, d); err != nil {
-		return res, err
-	}
-	res.Hire = rec
-	return res, nil
+	return s.db.View(fn)
 }
 
 // List returns every hire, newest first, without raw payloads.
 func (s *Store) List() ([]Hire, error) {
 	var out []Hire
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		// The sequence counts every hire ever stored: a cheap upper bound.
 		out = make([]Hire, 0, tx.Bucket(bucketHires).Sequence())
 		return eachHire(tx, func(h *Hire) error {
@@ -308,7 +317,7 @@ func (s *Store) List() ([]Hire, error) {
 // transaction inside this one can deadlock with a writer); an error from
 // fn stops the walk and is returned as it is.
 func (s *Store) EachHire(fn func(h *Hire) error) error {
-	return s.db.View(func(tx *bolt.Tx) error {
+	return s.view(func(tx *bolt.Tx) error {
 		return eachHire(tx, fn)
 	})
 }
@@ -334,7 +343,7 @@ func eachHire(tx *bolt.Tx, fn func(h *Hire) error) error {
 // Count returns how many hires are stored.
 func (s *Store) Count() (int, error) {
 	var n int
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		n = tx.Bucket(bucketHires).Stats().KeyN
 		return nil
 	})
@@ -345,7 +354,7 @@ func (s *Store) Count() (int, error) {
 // so it is cheap at start-up whatever the store holds.
 func (s *Store) Empty() (bool, error) {
 	var empty bool
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		k, _ := tx.Bucket(bucketHires).Cursor().First()
 		empty = k == nil
 		return nil
@@ -356,7 +365,7 @@ func (s *Store) Empty() (bool, error) {
 // Get returns the hire with the given comeet_id, including its raw payload.
 func (s *Store) Get(comeetID string) (Hire, error) {
 	var h Hire
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
 		key := tx.Bucket(bucketIDs).Get([]byte(comeetID))
 		if key == nil {
 			return ErrNotFound
@@ -374,7 +383,7 @@ func (s *Store) Get(comeetID string) (Hire, error) {
 
 // MarkSeen records that a person has opened the hire.
 func (s *Store) MarkSeen(comeetID string) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.updateHires(func(tx *bolt.Tx) error {
 		key := tx.Bucket(bucketIDs).Get([]byte(comeetID))
 		if key == nil {
 			return ErrNotFound
@@ -397,7 +406,7 @@ func (s *Store) MarkSeen(comeetID string) error {
 // what arrived.
 func (s *Store) Delete(comeetID string) error {
 	var seq uint64
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.updateHires(func(tx *bolt.Tx) error {
 		ids := tx.Bucket(bucketIDs)
 		key := ids.Get([]byte(comeetID))
 		if key == nil {

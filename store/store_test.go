@@ -471,7 +471,7 @@ func TestCommitIsolatesFailures(t *testing.T) {
 		{fn: func(tx *bolt.Tx) error { put("bad")(tx); return boom }, done: make(chan error, 1)},
 		{fn: put("after"), done: make(chan error, 1)},
 	}
-	s.commit(batch)
+	commit(s.db, batch)
 	for i, want := range []error{nil, boom, nil} {
 		if err := <-batch[i].done; !errors.Is(err, want) {
 			t.Errorf("write %d: %v, want %v", i, err, want)
