@@ -61,6 +61,7 @@ test: deps-e2e
 fuzz: check-go
 	$(GO) test -run '^$$' -fuzz '^FuzzVerify$$' -fuzztime $(FUZZTIME) ./receiver/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeHire$$' -fuzztime $(FUZZTIME) ./store/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFast$$' -fuzztime $(FUZZTIME) ./store/
 	$(GO) test -run '^$$' -fuzz '^FuzzSafeFileName$$' -fuzztime $(FUZZTIME) ./store/
 
 # fuzz-long is the longer run to do before a release.

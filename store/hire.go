@@ -121,33 +121,37 @@ func (p *person) email() string {
 // Pointers to objects tolerate null; unknown fields are ignored here and kept
 // in the raw bytes.
 type payload struct {
-	ComeetID    text `json:"comeet_id"`
-	RecruitID   text `json:"recruit_id"`
-	PersonUID   text `json:"person_uid"`
-	FirstName   text `json:"first_name"`
-	MiddleName  text `json:"middle_name"`
-	LastName    text `json:"last_name"`
-	Email       text `json:"email"`
-	Phone       text `json:"phone"`
-	MobilePhone text `json:"mobile_phone"`
-	LinkedIn    text `json:"linkedin_url"`
-	HiredDate   text `json:"hired_date"`
-	StartDate   text `json:"start_date"`
-	TestNonce   text `json:"hirebell_test"`
-	Source      *struct {
-		Name text `json:"name"`
-		Type text `json:"type"`
-	} `json:"source"`
-	Position *struct {
-		Name             text    `json:"name"`
-		Department       text    `json:"department"`
-		Location         text    `json:"location"`
-		Employment       text    `json:"employment"`
-		EmployeeType     text    `json:"employee_type"`
-		Seniority        text    `json:"seniority"`
-		HiringManager    *person `json:"hiring_manager"`
-		LeadingRecruiter *person `json:"leading_recruiter"`
-	} `json:"position"`
+	ComeetID    text             `json:"comeet_id"`
+	RecruitID   text             `json:"recruit_id"`
+	PersonUID   text             `json:"person_uid"`
+	FirstName   text             `json:"first_name"`
+	MiddleName  text             `json:"middle_name"`
+	LastName    text             `json:"last_name"`
+	Email       text             `json:"email"`
+	Phone       text             `json:"phone"`
+	MobilePhone text             `json:"mobile_phone"`
+	LinkedIn    text             `json:"linkedin_url"`
+	HiredDate   text             `json:"hired_date"`
+	StartDate   text             `json:"start_date"`
+	TestNonce   text             `json:"hirebell_test"`
+	Source      *payloadSource   `json:"source"`
+	Position    *payloadPosition `json:"position"`
+}
+
+type payloadSource struct {
+	Name text `json:"name"`
+	Type text `json:"type"`
+}
+
+type payloadPosition struct {
+	Name             text    `json:"name"`
+	Department       text    `json:"department"`
+	Location         text    `json:"location"`
+	Employment       text    `json:"employment"`
+	EmployeeType     text    `json:"employee_type"`
+	Seniority        text    `json:"seniority"`
+	HiringManager    *person `json:"hiring_manager"`
+	LeadingRecruiter *person `json:"leading_recruiter"`
 }
 
 // DecodeHire reads a Comeet hire payload. It fails only when the body is not
@@ -160,6 +164,16 @@ func DecodeHire(raw []byte) (Hire, error) {
 		return Hire{}, ErrNotObject
 	}
 	var p payload
+	if decodeFast(trimmed, &p) {
+		return hireOf(&p, raw)
+	}
+	return decodeSlow(trimmed, raw)
+}
+
+// decodeSlow is DecodeHire with encoding/json, for the payloads that
+// decodeFast leaves to it.
+func decodeSlow(trimmed, raw []byte) (Hire, error) {
+	var p payload
 	if err := json.Unmarshal(trimmed, &p); err != nil {
 		var typeErr *json.UnmarshalTypeError
 		if !errors.As(err, &typeErr) {
@@ -168,6 +182,11 @@ func DecodeHire(raw []byte) (Hire, error) {
 		// A nested object of the wrong type (say "position": "x"): keep
 		// what decoded; encoding/json carries on past type errors.
 	}
+	return hireOf(&p, raw)
+}
+
+// hireOf makes the Hire of a decoded payload.
+func hireOf(p *payload, raw []byte) (Hire, error) {
 	id := string(p.ComeetID)
 	if id == "" {
 		id = string(p.RecruitID)
