@@ -49,9 +49,9 @@ func (d *fastDecoder) ws() {
 	}
 }
 
-// field handles one member of an object: key is the raw key (no escapes)
-// and the decoder is at its value. It returns false to give up.
-type field func(key string) bool
+// field handles one member of an object: key is the raw key (plain ASCII,
+// no escapes) and the decoder is at its value. It returns false to give up.
+type field func(key []byte) bool
 
 // object reads an object, calling fn for each member; fn skips (d.skip) the
 // members it does not read. decodes says fn reads some members: keys must
@@ -90,7 +90,7 @@ func (d *fastDecoder) object(fn field, decodes bool) bool {
 			// rules; leave such keys to it.
 			return false
 		}
-		if !fn(string(key)) {
+		if !fn(key) {
 			return false
 		}
 		d.ws()
@@ -110,32 +110,38 @@ func (d *fastDecoder) object(fn field, decodes bool) bool {
 	}
 }
 
-// known reports whether key names one of names exactly, and gives up (via
-// ok false) when it matches one only ignoring case, which encoding/json
-// would also accept.
-func known(key string, names ...string) (name string, ok bool) {
-	for _, n := range names {
-		if key == n {
-			return n, true
-		}
+// folded reports whether key, not one of an object's field names, would
+// still match one ignoring case, as encoding/json allows: the fields'
+// names are lower case, so only a key with an upper-case letter can.
+func folded(key []byte, names ...string) bool {
+	upper := false
+	for _, c := range key {
+		upper = upper || ('A' <= c && c <= 'Z')
+	}
+	if !upper {
+		return false
 	}
 	for _, n := range names {
-		if strings.EqualFold(key, n) {
-			return "", false
+		if strings.EqualFold(string(key), n) {
+			return true
 		}
 	}
-	return "", true
+	return false
 }
 
+var (
+	topNames = []string{"comeet_id", "recruit_id", "person_uid", "first_name",
+		"middle_name", "last_name", "email", "phone", "mobile_phone", "linkedin_url",
+		"hired_date", "start_date", "hirebell_test", "source", "position"}
+	sourceNames   = []string{"name", "type"}
+	positionNames = []string{"name", "department", "location", "employment",
+		"employee_type", "seniority", "hiring_manager", "leading_recruiter"}
+	personNames = []string{"first_name", "last_name", "email"}
+)
+
 func (d *fastDecoder) topField(p *payload) field {
-	return func(key string) bool {
-		name, ok := known(key, "comeet_id", "recruit_id", "person_uid", "first_name",
-			"middle_name", "last_name", "email", "phone", "mobile_phone", "linkedin_url",
-			"hired_date", "start_date", "hirebell_test", "source", "position")
-		if !ok {
-			return false
-		}
-		switch name {
+	return func(key []byte) bool {
+		switch string(key) {
 		case "comeet_id":
 			return d.text(&p.ComeetID)
 		case "recruit_id":
@@ -163,35 +169,29 @@ func (d *fastDecoder) topField(p *payload) field {
 		case "hirebell_test":
 			return d.text(&p.TestNonce)
 		case "source":
-			return structField(d, &p.Source, func(s *payloadSource) field {
-				return func(key string) bool {
-					name, ok := known(key, "name", "type")
-					switch {
-					case !ok:
-						return false
-					case name == "name":
-						return d.text(&s.Name)
-					case name == "type":
-						return d.text(&s.Type)
-					}
-					return d.skip()
-				}
-			})
+			return structField(d, &p.Source, d.sourceField)
 		case "position":
 			return structField(d, &p.Position, d.positionField)
 		}
-		return d.skip()
+		return !folded(key, topNames...) && d.skip()
+	}
+}
+
+func (d *fastDecoder) sourceField(s *payloadSource) field {
+	return func(key []byte) bool {
+		switch string(key) {
+		case "name":
+			return d.text(&s.Name)
+		case "type":
+			return d.text(&s.Type)
+		}
+		return !folded(key, sourceNames...) && d.skip()
 	}
 }
 
 func (d *fastDecoder) positionField(pos *payloadPosition) field {
-	return func(key string) bool {
-		name, ok := known(key, "name", "department", "location", "employment",
-			"employee_type", "seniority", "hiring_manager", "leading_recruiter")
-		if !ok {
-			return false
-		}
-		switch name {
+	return func(key []byte) bool {
+		switch string(key) {
 		case "name":
 			return d.text(&pos.Name)
 		case "department":
@@ -209,24 +209,21 @@ func (d *fastDecoder) positionField(pos *payloadPosition) field {
 		case "leading_recruiter":
 			return structField(d, &pos.LeadingRecruiter, d.personField)
 		}
-		return d.skip()
+		return !folded(key, positionNames...) && d.skip()
 	}
 }
 
 func (d *fastDecoder) personField(p *person) field {
-	return func(key string) bool {
-		name, ok := known(key, "first_name", "last_name", "email")
-		switch {
-		case !ok:
-			return false
-		case name == "first_name":
+	return func(key []byte) bool {
+		switch string(key) {
+		case "first_name":
 			return d.text(&p.FirstName)
-		case name == "last_name":
+		case "last_name":
 			return d.text(&p.LastName)
-		case name == "email":
+		case "email":
 			return d.text(&p.Email)
 		}
-		return d.skip()
+		return !folded(key, personNames...) && d.skip()
 	}
 }
 
@@ -300,7 +297,7 @@ func (d *fastDecoder) skip() bool {
 		_, ok := d.str()
 		return ok
 	case c == '{':
-		return d.object(func(string) bool { return d.skip() }, false)
+		return d.object(func([]byte) bool { return d.skip() }, false)
 	case c == '[':
 		return d.array()
 	case c == 't':
@@ -398,6 +395,15 @@ func (d *fastDecoder) number() bool {
 	return true
 }
 
+// plainByte marks the bytes that need no attention inside a string: not
+// the quote, the backslash or a control character.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str passes over a string at d.i, checking its escapes and that it has no
 // control characters, and reports whether it holds any escape.
 func (d *fastDecoder) str() (esc, ok bool) {
@@ -407,12 +413,17 @@ func (d *fastDecoder) str() (esc, ok bool) {
 	}
 	i++
 	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		if i >= len(b) {
+			break
+		}
+		switch b[i] {
+		case '"':
 			d.i = i + 1
 			return esc, true
-		case c == '\\':
+		case '\\':
 			esc = true
 			if i+1 >= len(b) {
 				return false, false
@@ -433,10 +444,8 @@ func (d *fastDecoder) str() (esc, ok bool) {
 			default:
 				return false, false
 			}
-		case c < 0x20:
+		default: // a control character
 			return false, false
-		default:
-			i++
 		}
 	}
 	return false, false
