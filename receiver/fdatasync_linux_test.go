@@ -1,0 +1,8 @@
+package receiver
+
+import (
+	"os"
+	"syscall"
+)
+
+func fdatasyncFile(f *os.File) error { return syscall.Fdatasync(int(f.Fd())) }
