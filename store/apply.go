@@ -426,8 +426,11 @@ func (a *applier) push(hires []*savedHire, it *applyItem) {
 		a.journaled.Store(it.hires[n-1].lsn)
 	}
 	a.mu.Unlock()
-	if it.reqs != nil {
-		signal(a.hurry) // someone is waiting for these
+	if it.applied != nil {
+		// The sequencer waits for these: no linger. Other writes wait
+		// with their callers (document planning, the reject log, a 400's
+		// kept body), and sharing the hires' transaction is worth it.
+		signal(a.hurry)
 	}
 	signal(a.wake)
 }
@@ -494,7 +497,7 @@ func (a *applier) run() {
 }
 
 // drain applies everything queued. Hires queued one after another share a
-// transaction. Hires bbolt refuses stay at the head of the queue and are
+// transaction, and so do other writes. Hires bbolt refuses stay at the head of the queue and are
 // tried again every applyRetry; writes behind them fail, since running
 // them first would put them out of order.
 func (a *applier) drain() {
@@ -503,13 +506,20 @@ func (a *applier) drain() {
 	a.queue = nil
 	a.mu.Unlock()
 	for i := 0; i < len(items); {
-		it := items[i]
-		if it.reqs != nil {
-			commit(a.db, it.reqs)
-			if it.applied != nil {
-				close(it.applied)
+		if items[i].reqs != nil {
+			// Writes queued one after another share a transaction too.
+			j := i
+			var reqs []writeReq
+			for ; j < len(items) && items[j].reqs != nil; j++ {
+				reqs = append(reqs, items[j].reqs...)
 			}
-			i++
+			commit(a.db, reqs)
+			for _, it := range items[i:j] {
+				if it.applied != nil {
+					close(it.applied)
+				}
+			}
+			i = j
 			continue
 		}
 		var run []*savedHire
