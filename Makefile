@@ -71,8 +71,8 @@ fuzz-long:
 # bench prints the throughput comparison against the Python peer and a
 # null Go receiver (it fails when a target is missed), then the
 # micro-benchmarks.
-bench: deps
-	-HIREBELL_LOAD=1 $(GO) test -run '^TestLoadComparison$$' -count=1 -v ./receiver/
+bench: build
+	-HIREBELL_LOAD=1 HIREBELL_LOAD_BIN=$(CURDIR)/$(BIN) $(GO) test -run '^TestLoadComparison$$' -count=1 -v ./receiver/
 	$(GO) test -run '^$$' -bench . -benchmem ./store/ ./receiver/ ./ui/
 
 # bench-ui measures the desktop app with 100,000 hires under Xvfb: first
