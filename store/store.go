@@ -1,5 +1,7 @@
 // Package store keeps Hirebell's data in one bbolt file: the hires, their raw
-// payloads, the delivery log and the settings.
+// payloads, the delivery log and the settings. A hire reaches the disk
+// first in a journal beside it (journal.go, apply.go), which is how SaveHire
+// returns after one fdatasync rather than a whole bbolt commit.
 package store
 
 import (
