@@ -187,6 +187,9 @@ func ptr(s string) *string { return &s }
 func TestContract(t *testing.T) {
 	full := readSample(t, "sample-full.json")
 	signed := func(b []byte) *string { return ptr(Sign(b, []byte(testSecret))) }
+	// Over bbolt's key limit: refused before the journal, where it would
+	// be acknowledged and then never fit the database.
+	longID := []byte(`{"comeet_id":"` + strings.Repeat("7", 40<<10) + `"}`)
 	tests := []struct {
 		name      string
 		maxBody   int64
@@ -236,6 +239,8 @@ func TestContract(t *testing.T) {
 		{name: "signed invalid JSON", method: "POST", path: HookPath, body: []byte(`{"comeet_id":`), signature: signed([]byte(`{"comeet_id":`)),
 			wantStatus: 400, wantReply: "not_a_hire", wantOutcome: store.OutcomeNotAHire, wantBodyKept: true},
 		{name: "signed object without comeet_id", method: "POST", path: HookPath, body: []byte(`{"first_name":"Tom"}`), signature: signed([]byte(`{"first_name":"Tom"}`)),
+			wantStatus: 400, wantReply: "not_a_hire", wantOutcome: store.OutcomeNotAHire, wantBodyKept: true},
+		{name: "signed comeet_id too long to be an id", method: "POST", path: HookPath, body: longID, signature: signed(longID),
 			wantStatus: 400, wantReply: "not_a_hire", wantOutcome: store.OutcomeNotAHire, wantBodyKept: true},
 		{name: "signed empty body", method: "POST", path: HookPath, body: []byte{}, signature: signed(nil),
 			wantStatus: 400, wantReply: "not_a_hire", wantOutcome: store.OutcomeNotAHire},

@@ -139,6 +139,7 @@ func replay(db *bolt.DB, j *journal) (uint64, error) {
 	}
 	last := applied
 	var run []*savedHire
+	size := 0
 	flush := func() error {
 		if len(run) == 0 {
 			return nil
@@ -162,8 +163,10 @@ func replay(db *bolt.DB, j *journal) (uint64, error) {
 			return fmt.Errorf("entry %d: %w", lsn, err)
 		}
 		run = append(run, h)
+		size += len(h.raw)
 		last = lsn
-		if len(run) == 1000 {
+		if len(run) == 1000 || size >= maxApplyBytes {
+			size = 0
 			return flush()
 		}
 		return nil
@@ -523,9 +526,13 @@ func (a *applier) drain() {
 			continue
 		}
 		var run []*savedHire
+		size := 0
 		j := i
-		for ; j < len(items) && items[j].reqs == nil && len(run) < maxApplyRun; j++ {
+		for ; j < len(items) && items[j].reqs == nil && len(run) < maxApplyRun && size < maxApplyBytes; j++ {
 			run = append(run, items[j].hires...)
+			for _, h := range items[j].hires {
+				size += len(h.raw)
+			}
 		}
 		if err := a.applyRun(run); err != nil {
 			a.stuck(items[i:], err)
@@ -553,8 +560,12 @@ func (a *applier) drainAll() {
 	}
 }
 
-// maxApplyRun bounds how many hires go into one bbolt transaction.
-const maxApplyRun = 4096
+// maxApplyRun and maxApplyBytes bound how many hires, and about how many
+// bytes of payload, go into one bbolt transaction.
+const (
+	maxApplyRun   = 4096
+	maxApplyBytes = 64 << 20
+)
 
 // applyRun copies hires into bbolt in one transaction.
 func (a *applier) applyRun(hires []*savedHire) error {

@@ -13,8 +13,12 @@ import (
 var ErrNotObject = errors.New("payload is not a JSON object")
 
 // ErrNoComeetID is returned by DecodeHire when the payload has neither a
-// comeet_id nor a recruit_id.
+// comeet_id nor a recruit_id, or one too long to be an id.
 var ErrNoComeetID = errors.New("payload has no comeet_id")
+
+// MaxComeetID is the longest comeet_id accepted, in bytes. Comeet's ids are
+// a few characters; the bound keeps every id a valid database key.
+const MaxComeetID = 1024
 
 // Hire is one new employee as Hirebell keeps it: the fields people sort,
 // search and export, flattened out of Comeet's payload, plus the payload
@@ -193,6 +197,9 @@ func hireOf(p *payload, raw []byte) (Hire, error) {
 	}
 	if id == "" {
 		return Hire{}, ErrNoComeetID
+	}
+	if len(id) > MaxComeetID {
+		return Hire{}, fmt.Errorf("%w: its comeet_id is %d bytes long, over %d", ErrNoComeetID, len(id), MaxComeetID)
 	}
 	h := Hire{
 		ComeetID:   id,

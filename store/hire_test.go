@@ -142,6 +142,9 @@ func TestDecodeHireErrors(t *testing.T) {
 		{"array id", `{"comeet_id":["A"]}`, ErrNoComeetID},
 		{"id only nested", `{"position":{"comeet_id":"52.0A"}}`, ErrNoComeetID},
 		{"both ids empty", `{"comeet_id":"","recruit_id":null}`, ErrNoComeetID},
+		// Over bbolt's 32 KB key limit: it could never be stored.
+		{"id too long", `{"comeet_id":"` + strings.Repeat("9", 40<<10) + `"}`, ErrNoComeetID},
+		{"id just too long", `{"recruit_id":"` + strings.Repeat("A", MaxComeetID+1) + `"}`, ErrNoComeetID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -341,3 +341,19 @@ func TestJournalScanStopsWhereEntriesDoNotFollowOn(t *testing.T) {
 		t.Errorf("scan read %v, want [5 6]", got)
 	}
 }
+
+// TestSaveHireRefusesWhatBboltCannotKeep: a hire is acknowledged from the
+// journal, so whatever bbolt would refuse must be refused before it.
+func TestSaveHireRefusesWhatBboltCannotKeep(t *testing.T) {
+	s, dir := openTemp(t)
+	long := hireFor(t, "L.1")
+	long.ComeetID = strings.Repeat("L", 40<<10)
+	if _, err := s.SaveHire(long, Delivery{}); !errors.Is(err, ErrNoComeetID) {
+		t.Fatalf("SaveHire with a 40 KB comeet_id: %v, want ErrNoComeetID", err)
+	}
+	mustSave(t, s, hireFor(t, "L.2"))
+	s = reopen(t, s, dir)
+	if n, err := s.Count(); err != nil || n != 1 {
+		t.Errorf("after reopening: %d hires, %v; want 1", n, err)
+	}
+}

@@ -197,9 +197,21 @@ type saveReq struct {
 	res  SaveResult
 }
 
-// maxBatch bounds how many writes are sequenced together, so one journal
-// write never grows without limit under a flood.
-const maxBatch = 256
+// maxBatch and maxBatchBytes bound how many writes are sequenced together,
+// so one journal write never grows without limit under a flood (of large
+// payloads, for the second).
+const (
+	maxBatch      = 256
+	maxBatchBytes = 32 << 20
+)
+
+// size is about how many bytes req puts in the journal.
+func (req writeReq) size() int {
+	if req.save == nil {
+		return 0
+	}
+	return len(req.save.hire.Raw)
+}
 
 // update runs fn in a write transaction and returns once that transaction
 // is durably committed, after every hire acknowledged before the call.
@@ -248,11 +260,13 @@ func (s *Store) writer() {
 				}
 			}
 		}
+		size := batch[0].size()
 	drain:
-		for len(batch) < maxBatch {
+		for len(batch) < maxBatch && size < maxBatchBytes {
 			select {
 			case req := <-s.writes:
 				batch = append(batch, req)
+				size += req.size()
 			default:
 				break drain
 			}
@@ -273,7 +287,9 @@ type SaveResult struct {
 // and returns once both are durable. A comeet_id seen before keeps its place
 // and seen mark, takes the new payload and fields, and is reported as not new.
 func (s *Store) SaveHire(h Hire, d Delivery) (SaveResult, error) {
-	if h.ComeetID == "" {
+	if h.ComeetID == "" || len(h.ComeetID) > MaxComeetID {
+		// A journaled hire must always fit in bbolt: an id over bbolt's
+		// key limit would be acknowledged, then refused forever.
 		return SaveResult{}, ErrNoComeetID
 	}
 	now := time.Now().UTC()
