@@ -67,9 +67,9 @@ func TestLoadComparison(t *testing.T) {
 		name   string
 		url    string
 		secret []byte // when not the shared one
-		rates []float64
-		lat   []time.Duration
-		ok    int
+		rates  []float64
+		lat    []time.Duration
+		ok     int
 	}
 	dataDir := filepath.Join(t.TempDir(), "data")
 	nullAddr, _ := startReceiver(t, "null", secret, "")
