@@ -212,13 +212,18 @@ func TestHireName(t *testing.T) {
 	}
 }
 
-func FuzzDecodeHire(f *testing.F) {
+// addSamples seeds a fuzz corpus with the sample payloads in testdata.
+func addSamples(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.json"))
 	for _, file := range files {
 		if b, err := os.ReadFile(file); err == nil && len(b) < 64<<10 {
 			f.Add(b)
 		}
 	}
+}
+
+func FuzzDecodeHire(f *testing.F) {
+	addSamples(f)
 	for _, s := range []string{
 		``, `{}`, `[]`, `null`, `{"comeet_id":null}`, `{"recruit_id":"R"}`,
 		`{"comeet_id":"A","position":"x"}`, `{"comeet_id":1e999}`, `{"comeet_id":"\ud800"}`,
