@@ -91,7 +91,8 @@ func decodeSavedHire(lsn uint64, body []byte) (*savedHire, error) {
 		rec: fields[1], delivery: fields[2], dtime: t, raw: b}, nil
 }
 
-// apply writes the hire into bbolt, as saveTx did before there was a journal.
+// apply writes the hire into bbolt: its record, its id, its payload and its
+// delivery log entry.
 func (h *savedHire) apply(tx *bolt.Tx) error {
 	hires, payloads := tx.Bucket(bucketHires), tx.Bucket(bucketPayloads)
 	hires.FillPercent, payloads.FillPercent = appendFill, appendFill
@@ -384,20 +385,18 @@ type applier struct {
 	linger time.Duration
 
 	mu       sync.Mutex
-	progress sync.Cond // broadcast when applied or err changes, or at close
+	progress sync.Cond // broadcast when applied or failedErr changes, or at close
 	queue    []*applyItem
-	err      error // why the last attempt to apply hires failed; nil once one succeeds
-	stopped  bool  // run has returned
+	stopped  bool // run has returned
 
-	journaled atomic.Uint64 // last entry handed to the applier
-	applied   atomic.Uint64 // last entry in bbolt
-	failedErr atomic.Pointer[error]
+	journaled atomic.Uint64         // last entry handed to the applier
+	applied   atomic.Uint64         // last entry in bbolt
+	failedErr atomic.Pointer[error] // why hires could not be applied; nil once they are
 
 	wake    chan struct{}
 	hurry   chan struct{}
 	closing chan struct{}
 	done    chan struct{}
-	result  error // why hires were left in the journal at close
 }
 
 // applyItem is hires to copy into bbolt, or other writes to run.
@@ -467,8 +466,8 @@ func (a *applier) waitApplied(lsn uint64) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for a.applied.Load() < lsn {
-		if a.err != nil {
-			return a.err
+		if err := a.failed(); err != nil {
+			return err
 		}
 		if a.stopped {
 			return ErrClosed
@@ -548,7 +547,7 @@ func (a *applier) drainAll() {
 	for {
 		a.mu.Lock()
 		n := len(a.queue)
-		failed := a.err != nil
+		failed := a.failed() != nil
 		a.mu.Unlock()
 		if n == 0 {
 			return
@@ -575,10 +574,9 @@ func (a *applier) applyRun(hires []*savedHire) error {
 	}
 	a.mu.Lock()
 	a.applied.Store(hires[len(hires)-1].lsn)
-	a.err = nil
+	a.failedErr.Store(nil)
 	a.progress.Broadcast()
 	a.mu.Unlock()
-	a.failedErr.Store(nil)
 	return nil
 }
 
@@ -623,7 +621,6 @@ func (a *applier) stuck(items []*applyItem, err error) {
 		}
 	}
 	a.mu.Lock()
-	a.err = err
 	a.queue = append([]*applyItem{{hires: hires}}, a.queue...)
 	a.progress.Broadcast()
 	a.mu.Unlock()
@@ -649,7 +646,7 @@ func (a *applier) close() error {
 	a.stopped = true
 	a.progress.Broadcast()
 	if a.applied.Load() < a.journaled.Load() {
-		return fmt.Errorf("hires left in the journal: %w", a.err)
+		return fmt.Errorf("hires left in the journal: %w", a.failed())
 	}
 	return nil
 }

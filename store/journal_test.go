@@ -357,3 +357,35 @@ func TestSaveHireRefusesWhatBboltCannotKeep(t *testing.T) {
 		t.Errorf("after reopening: %d hires, %v; want 1", n, err)
 	}
 }
+
+// TestApplierFailureFailsFast: when bbolt refuses hires, reads and writes
+// report it at once instead of waiting behind them, and Close says hires
+// are left in the journal.
+func TestApplierFailureFailsFast(t *testing.T) {
+	s, _ := openTemp(t)
+	// A hire bbolt refuses (a key over its limit), handed to the applier
+	// directly: SaveHire would not let it through.
+	bad := &savedHire{lsn: 1, seq: 1, comeetID: strings.Repeat("k", 40<<10),
+		rec: appendRecord(nil, &Hire{ComeetID: "k"}), delivery: []byte(`{"time":"2026-01-02T03:04:05Z"}`), raw: []byte(`{}`)}
+	s.app.push([]*savedHire{bad}, nil)
+
+	done := make(chan error, 1)
+	go func() { _, err := s.List(); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "store hires") {
+			t.Errorf("List = %v, want the apply failure", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("List still waiting for hires bbolt refused")
+	}
+	if _, err := s.SaveHire(hireFor(t, "OK.1"), Delivery{}); err == nil {
+		t.Error("SaveHire succeeded while hires cannot reach bbolt")
+	}
+	if err := s.SetSetting("k", "v"); err == nil {
+		t.Error("SetSetting succeeded behind hires bbolt refused")
+	}
+	if err := s.Close(); err == nil || !strings.Contains(err.Error(), "left in the journal") {
+		t.Errorf("Close = %v, want hires left in the journal", err)
+	}
+}
