@@ -166,7 +166,7 @@ func replay(db *bolt.DB, j *journal) (uint64, error) {
 		run = append(run, h)
 		size += len(h.raw)
 		last = lsn
-		if len(run) == 1000 || size >= maxApplyBytes {
+		if len(run) >= maxApplyRun || size >= maxApplyBytes {
 			size = 0
 			return flush()
 		}
